@@ -1,0 +1,39 @@
+"""Generate clips from a WaveGAN checkpoint: z uniform in [-1, 1] -> 16 kHz WAV files, each with its z.
+
+    python generate.py --num_samples=20 --out_dir=waves/generated
+"""
+import os
+
+from utils.flags import configure
+
+# -----------------------------------------------------------------------------
+checkpoint_dir = 'checkpoint'  # infer.meta + model.ckpt (ours, or the official SC09 one)
+out_dir = 'waves/generated'
+num_samples = 10
+batch_size = 64
+seed = 0
+# -----------------------------------------------------------------------------
+
+
+def validate(s):
+    from utils.flags import FlagError
+    if s['num_samples'] < 1 or s['batch_size'] < 1:
+        raise FlagError('--num_samples and --batch_size must be at least 1')
+
+
+configure(globals(), validate=validate)
+
+import numpy as np
+from tqdm import tqdm
+
+from models.tf1_loader import load_generator
+from utils.audio import save_npy, save_wav
+from utils.recovery import random_z, synthesize
+
+generator = load_generator(checkpoint_dir)
+z = random_z(num_samples, np.random.default_rng(seed))
+audio = synthesize(generator, z, batch_size)
+for i in tqdm(range(num_samples), desc='writing', unit='clip'):
+    save_wav(os.path.join(out_dir, f'{i:04d}.wav'), audio[i])
+    save_npy(os.path.join(out_dir, f'{i:04d}_z.npy'), z[i])
+print(f'{num_samples} clips and their z written to {out_dir}/')

@@ -1,0 +1,101 @@
+"""Recover the latent vector z of every clip in a folder, so that WaveGAN's G(z) reproduces the clip.
+
+Methods: the inverse-mapping network alone, gradient-only (L-BFGS on z from random z), or hybrid
+(the network's z refined by L-BFGS; both flags true). Clips of any length, rate and channel count
+are read as 16 kHz mono and padded or cut to 16384 samples. For each clip NAME it writes
+`{out_dir}/{method}/NAME_reconstruction.wav`, `NAME_z.npy` and `NAME.png` (waveforms and
+spectrograms of the original and its reconstruction).
+
+    python latent_vector_recovery.py
+    python latent_vector_recovery.py --files=my_clips --gradient=False
+"""
+import os
+import sys
+
+from utils.flags import configure
+
+# -----------------------------------------------------------------------------
+files = 'Audio_Examples/originals'  # folder of clips to invert (searched recursively)
+checkpoint_dir = 'checkpoint'  # WaveGAN: infer.meta + model.ckpt (ours, or the official SC09 one)
+inverse_path = 'inverse_mapping_checkpoint/inverse_mapping.keras'
+classifier_path = 'classifier_checkpoint/classifier.keras'  # used by the paper's recovery loss
+out_dir = 'waves'
+inverse_mapping = True         # start from the network's z (alone if gradient is False)
+gradient = True                # refine z with L-BFGS (from random z if inverse_mapping is False)
+max_iter = 500                 # L-BFGS iterations
+lbfgs_bounded = True           # keep z in [-1, 1], WaveGAN's prior (the paper did not)
+recovery_loss = 'waveform'     # 'waveform' (squared error) or 'paper' (perceptual + STFT + waveform MAE)
+perceptual_layers = 'input,stem,stage1,stage2'  # classifier layers of the paper's loss
+perceptual_weight = 1.0
+normalize = True               # scale each clip to a peak of 0.95 first, the level G was trained on
+batch_size = 32                # clips optimised together
+overwrite = False              # replace existing outputs
+seed = 0
+# -----------------------------------------------------------------------------
+
+
+def validate(s):
+    from utils.flags import FlagError
+    if not (s['inverse_mapping'] or s['gradient']):
+        raise FlagError('--inverse_mapping and --gradient are both False: nothing would recover z')
+    if s['max_iter'] < 1 or s['batch_size'] < 1:
+        raise FlagError('--max_iter and --batch_size must be at least 1')
+    if s['recovery_loss'] not in ('waveform', 'paper'):
+        raise FlagError(f'--recovery_loss={s["recovery_loss"]}: expected waveform or paper')
+
+
+configure(globals(), validate=validate)
+
+import numpy as np
+
+from models.resnet import load_model
+from models.tf1_loader import load_generator
+from utils.audio import list_audio_files, save_npy, save_wav
+from utils.data import load_clips, normalize_peak
+from utils.flags import name_list
+from utils.metrics import snr_db
+from utils.plots import save_comparison
+from utils.recovery import method_name, recover, recovery_objective, synthesize
+
+method = method_name(inverse_mapping, gradient)
+method_dir = os.path.join(out_dir, method)
+
+
+def output_stem(path):
+    return os.path.join(method_dir, os.path.splitext(os.path.relpath(path, files))[0].replace(os.sep, '__'))
+
+
+def already_done(path):
+    return not overwrite and os.path.isfile(output_stem(path) + '_z.npy')
+
+
+inputs = list_audio_files(files)
+todo = [f for f in inputs if not already_done(f)]
+if len(todo) < len(inputs):
+    print(f'{len(inputs) - len(todo)} clips already recovered in {method_dir}/ (--overwrite=True to redo)')
+audio, _, kept, failures = load_clips(todo, desc='reading clips')
+if normalize and len(audio):
+    audio = normalize_peak(audio)
+
+if len(audio):
+    generator = load_generator(checkpoint_dir)
+    network = load_model(inverse_path, 'python train.py') if inverse_mapping else None
+    classifier = load_model(classifier_path, 'python train_sc09_classifier.py') \
+        if recovery_loss == 'paper' else None
+    objective = recovery_objective(recovery_loss, classifier, name_list(perceptual_layers), perceptual_weight)
+    z = recover(audio, method, generator, objective, network, max_iter, lbfgs_bounded, batch_size, seed)
+    reconstructions = synthesize(generator, z)
+    snr = snr_db(audio, reconstructions)
+    for path, original, clip_z, reconstruction, clip_snr in zip(kept, audio, z, reconstructions, snr):
+        stem = output_stem(path)
+        save_wav(stem + '_reconstruction.wav', reconstruction)
+        save_comparison(stem + '.png', original, reconstruction,
+                        f'{os.path.basename(path)}: {method}, SNR {clip_snr:.1f} dB')
+        save_npy(stem + '_z.npy', clip_z)
+    print(f'{len(kept)} clips recovered ({method}) into {method_dir}/')
+
+if failures:
+    print(f'{len(failures)} of {len(todo)} clips could not be read:')
+    for failure in failures:
+        print(f'  {failure}')
+    sys.exit(1)

@@ -1,0 +1,97 @@
+"""WaveGAN (Donahue et al. 2019): the generator and discriminator, with the official variable names.
+
+The generator maps z [batch, 100] to audio [batch, 16384, 1]: dense to 16 x 16d, ReLU, then five
+transposed 1-D convolutions (kernel 25, stride 4; ReLU between them, tanh at the end). `d` is 64
+in the official SC09 model. The same function builds it in TF2 (training) and in a TF1 graph
+(export), from a dict of weights named as in the official checkpoint.
+"""
+import numpy as np
+import tensorflow as tf
+
+LATENT_DIM = 100
+KERNEL_LEN = 25
+STRIDE = 4
+
+
+def generator_shapes(d=64, latent_dim=LATENT_DIM):
+    """Official variable names and shapes of the generator (upconv kernels are [1, 25, out, in])."""
+    shapes = {'G/z_project/dense/kernel': (latent_dim, 256 * d),
+              'G/z_project/dense/bias': (256 * d,)}
+    channels = [16 * d, 8 * d, 4 * d, 2 * d, d, 1]
+    for i in range(5):
+        shapes[f'G/upconv_{i}/conv2d_transpose/kernel'] = (1, KERNEL_LEN, channels[i + 1], channels[i])
+        shapes[f'G/upconv_{i}/conv2d_transpose/bias'] = (channels[i + 1],)
+    return shapes
+
+
+def conv1d_transpose(x, kernel, bias):
+    """[batch, n, c_in] -> [batch, 4n, c_out], as WaveGAN's conv2d_transpose over a height of 1."""
+    batch, length = tf.shape(x)[0], tf.shape(x)[1]
+    out_shape = tf.stack([batch, 1, length * STRIDE, tf.shape(kernel)[2]])
+    y = tf.nn.conv2d_transpose(x[:, None], kernel, out_shape, strides=[1, 1, STRIDE, 1], padding='SAME')
+    return tf.nn.bias_add(y[:, 0], bias)
+
+
+def generate(z, weights):
+    """WaveGAN generator: z [batch, 100] -> audio [batch, 16384, 1] in [-1, 1]."""
+    x = tf.matmul(z, weights['G/z_project/dense/kernel']) + weights['G/z_project/dense/bias']
+    channels = weights['G/upconv_0/conv2d_transpose/kernel'].shape[3]
+    x = tf.nn.relu(tf.reshape(x, [-1, 16, channels]))
+    for i in range(5):
+        x = conv1d_transpose(x, weights[f'G/upconv_{i}/conv2d_transpose/kernel'],
+                             weights[f'G/upconv_{i}/conv2d_transpose/bias'])
+        x = tf.nn.relu(x) if i < 4 else tf.tanh(x)
+    return x
+
+
+def init_generator_weights(d, seed=0):
+    """Glorot-uniform kernels and zero biases, as TF1's tf.layers defaults gave WaveGAN."""
+    rng = np.random.default_rng(seed)
+    weights = {}
+    for name, shape in generator_shapes(d).items():
+        if name.endswith('bias'):
+            weights[name] = np.zeros(shape, np.float32)
+        else:
+            receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+            fan_in, fan_out = shape[-2] * receptive, shape[-1] * receptive
+            limit = np.sqrt(6.0 / (fan_in + fan_out))
+            weights[name] = rng.uniform(-limit, limit, shape).astype(np.float32)
+    return weights
+
+
+def phase_shuffle(x, rad):
+    """Shift each example of [batch, n, c] by a random -rad..rad samples, reflect-padding the ends."""
+    if rad == 0:
+        return x
+    static_shape, length = x.shape, tf.shape(x)[1]
+    shift = tf.random.uniform([], -rad, rad + 1, dtype=tf.int32)
+    pad_left, pad_right = tf.maximum(shift, 0), tf.maximum(-shift, 0)
+    x = tf.pad(x, [[0, 0], [pad_left, pad_right], [0, 0]], mode='REFLECT')
+    x = x[:, pad_right:pad_right + length]
+    x.set_shape(static_shape)
+    return x
+
+
+class Discriminator(tf.Module):
+    """WaveGAN discriminator: five conv1d (kernel 25, stride 4, leaky ReLU 0.2, phase shuffle), dense 1."""
+
+    def __init__(self, d=64, phase_shuffle_rad=2, seed=0):
+        super().__init__(name='D')
+        init = tf.keras.initializers.GlorotUniform(seed=seed)
+        channels = [1, d, 2 * d, 4 * d, 8 * d, 16 * d]
+        self.kernels = [tf.Variable(init((KERNEL_LEN, channels[i], channels[i + 1])), name=f'downconv_{i}/kernel')
+                        for i in range(5)]
+        self.biases = [tf.Variable(tf.zeros(channels[i + 1]), name=f'downconv_{i}/bias') for i in range(5)]
+        self.dense = tf.Variable(init((16 * 16 * d, 1)), name='output/kernel')
+        self.dense_bias = tf.Variable(tf.zeros(1), name='output/bias')
+        self.rad = phase_shuffle_rad
+
+    def __call__(self, audio):
+        x = audio
+        for i in range(5):
+            x = tf.nn.conv1d(x, self.kernels[i], stride=STRIDE, padding='SAME') + self.biases[i]
+            x = tf.nn.leaky_relu(x, 0.2)
+            if i < 4:
+                x = phase_shuffle(x, self.rad)
+        x = tf.reshape(x, [tf.shape(x)[0], -1])
+        return tf.matmul(x, self.dense) + self.dense_bias

@@ -1,0 +1,56 @@
+"""Shared fixtures: a small FSDD subset and tiny models, made once per test session by the scripts."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FSDD = os.path.join(ROOT, '..', 'shared', 'datasets', 'fsdd', 'recordings')
+OFFICIAL = os.path.join(ROOT, '..', 'shared', 'wavegan_sc09_official')
+sys.path.insert(0, ROOT)
+
+
+def run_script(script, *flags, check=True, timeout=600):
+    """Run one of the project's scripts in a subprocess; return the CompletedProcess."""
+    result = subprocess.run([sys.executable, os.path.join(ROOT, script), *flags], cwd=ROOT,
+                            capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f'{script} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}')
+    return result
+
+
+@pytest.fixture(scope='session')
+def fsdd_small(tmp_path_factory):
+    """Takes 0, 5 and 10-11 of two speakers: test, valid and train splits of 20, 20 and 40 clips."""
+    if not os.path.isdir(FSDD):
+        pytest.fail(f'FSDD not found at {FSDD}')
+    folder = tmp_path_factory.mktemp('fsdd')
+    for digit in range(10):
+        for speaker in ('george', 'jackson'):
+            for take in (0, 5, 10, 11):
+                name = f'{digit}_{speaker}_{take}.wav'
+                os.symlink(os.path.join(FSDD, name), folder / name)
+    return str(folder)
+
+
+@pytest.fixture(scope='session')
+def tiny_models(tmp_path_factory, fsdd_small):
+    """A tiny generator (d=4, a few steps), classifier and inverse-mapping network, each made by its script."""
+    folder = tmp_path_factory.mktemp('models')
+    paths = {'checkpoint_dir': str(folder / 'checkpoint'),
+             'classifier_path': str(folder / 'classifier' / 'classifier.keras'),
+             'inverse_path': str(folder / 'inverse' / 'inverse_mapping.keras'),
+             'logs': str(folder / 'logs'), 'waves': str(folder / 'waves'), 'data_dir': fsdd_small}
+    run_script('train_wavegan.py', f'--data_dir={fsdd_small}', f'--checkpoint_dir={paths["checkpoint_dir"]}',
+               f'--log_dir={paths["logs"]}/wavegan', '--wavegan_dim=4', '--batch_size=4', '--max_steps=3',
+               '--critic_steps=1', '--classifier_path=none')
+    run_script('train_sc09_classifier.py', f'--data_dir={fsdd_small}', f'--classifier_dir={folder / "classifier"}',
+               f'--log_dir={paths["logs"]}/classifier', '--classifier_epochs=2', '--resnet_widths=4,8',
+               '--resnet_blocks=1,1', '--batch_size=8')
+    run_script('train.py', f'--data_dir={fsdd_small}', f'--checkpoint_dir={paths["checkpoint_dir"]}',
+               f'--classifier_path={paths["classifier_path"]}', f'--inverse_dir={folder / "inverse"}',
+               f'--log_dir={paths["logs"]}/inverse', f'--waves_dir={paths["waves"]}', '--epochs=2',
+               '--steps_per_epoch=2', '--batch_size=4', '--resnet_widths=4,8', '--resnet_blocks=1,1',
+               '--perceptual_layers=stem,stage1,stage2')
+    return paths

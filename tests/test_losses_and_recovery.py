@@ -1,0 +1,49 @@
+import numpy as np
+import tensorflow as tf
+
+from models.resnet import load_model
+from models.tf1_loader import export_generator, load_generator
+from models.wavegan import init_generator_weights
+from utils import metrics
+from utils.data import load_clips, split_files
+from utils.losses import perceptual_loss, perceptual_model, waveform_sse
+from utils.recovery import random_z, recover, synthesize
+
+
+def test_perceptual_loss_is_zero_for_identical_clips_and_grows_with_noise(tiny_models, fsdd_small):
+    classifier = load_model(tiny_models['classifier_path'], 'train')
+    features = perceptual_model(classifier, ['input', 'stem', 'stage1', 'stage2'])
+    clips, _, _, _ = load_clips(split_files(fsdd_small, 'test')[:4])
+    noise = np.random.default_rng(0).normal(size=clips.shape).astype(np.float32)
+    losses = [perceptual_loss(features, clips, clips + level * noise).numpy() for level in (0.0, 0.01, 0.1)]
+    np.testing.assert_allclose(losses[0], 0, atol=1e-7)
+    assert np.all(losses[1] > 0) and np.all(losses[2] > losses[1])
+
+
+def test_gradient_recovery_of_a_synthesized_clip_lowers_the_latent_error(tmp_path):
+    export_generator(init_generator_weights(4, seed=5), str(tmp_path))
+    generator = load_generator(str(tmp_path))
+    rng = np.random.default_rng(1)
+    z_true = random_z(2, rng)
+    audio = synthesize(generator, z_true)
+    z_start = random_z(2, np.random.default_rng(0))
+    z = recover(audio, 'gradient', generator, waveform_sse, max_iter=100, seed=0)
+    before = metrics.latent_mse(z_true, z_start).mean()
+    after = metrics.latent_mse(z_true, z).mean()
+    assert after < 0.1 * before
+    assert np.all(np.abs(z) <= 1)
+
+
+def test_metrics_on_known_cases():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(2, 16384)).astype(np.float32) * 0.1
+    assert np.allclose(metrics.audio_mse(a, a), 0)
+    assert np.all(metrics.snr_db(a, 0.9 * a) > 19.9)
+    np.testing.assert_allclose(metrics.spectrogram_ssim(a, a), 1, atol=1e-5)
+    assert np.all(metrics.spectrogram_ssim(a, a + rng.normal(size=a.shape).astype(np.float32)) < 0.9)
+    np.testing.assert_allclose(metrics.log_spectral_distance(a, a), 0, atol=1e-6)
+    uniform = np.full((10, 10), 0.1)
+    confident = np.eye(10)
+    assert abs(metrics.inception_score(uniform) - 1) < 1e-6
+    assert abs(metrics.inception_score(confident) - 10) < 1e-3
+    assert metrics.accuracy(confident, np.arange(10)) == 1.0

@@ -1,0 +1,115 @@
+"""Each script runs end to end on a few FSDD clips with tiny models and writes what it promises."""
+import json
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import run_script
+
+
+def test_train_wavegan_exports_the_official_format_and_resumes(tiny_models, fsdd_small):
+    folder = tiny_models['checkpoint_dir']
+    assert {'infer.meta', 'model.ckpt.index', 'model.ckpt.data-00000-of-00001'} <= set(os.listdir(folder))
+    out = run_script('train_wavegan.py', f'--data_dir={fsdd_small}', f'--checkpoint_dir={folder}',
+                     f'--log_dir={tiny_models["logs"]}/wavegan', '--wavegan_dim=4', '--batch_size=4',
+                     '--max_steps=4', '--critic_steps=1', '--classifier_path=none').stdout
+    assert 'resumed from step 3' in out and 'at step 4' in out
+
+
+def test_classifier_and_inverse_mapping_checkpoints_and_examples(tiny_models):
+    assert os.path.isfile(tiny_models['classifier_path'])
+    assert os.path.isfile(tiny_models['inverse_path'])
+    waves = os.listdir(tiny_models['waves'])
+    for epoch in (1, 2):
+        for kind in ('real0', 'synth0'):
+            assert f'epoch{epoch:03d}_{kind}_original.wav' in waves
+            assert f'epoch{epoch:03d}_{kind}_reconstruction.wav' in waves
+    assert os.listdir(os.path.join(tiny_models['logs'], 'inverse')), 'TensorBoard logs are written'
+
+
+def test_generate_writes_16k_wavs_and_their_z(tiny_models, tmp_path):
+    run_script('generate.py', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}', f'--out_dir={tmp_path}',
+               '--num_samples=3')
+    for i in range(3):
+        info = sf.info(str(tmp_path / f'{i:04d}.wav'))
+        assert info.samplerate == 16000 and info.frames == 16384
+        z = np.load(tmp_path / f'{i:04d}_z.npy')
+        assert z.shape == (100,) and np.all(np.abs(z) <= 1)
+
+
+@pytest.mark.parametrize('flags, method', [(['--gradient=False'], 'network'),
+                                           (['--inverse_mapping=False'], 'gradient'),
+                                           ([], 'hybrid'),
+                                           (['--recovery_loss=paper', '--lbfgs_bounded=False'], 'hybrid')])
+def test_latent_vector_recovery_inverts_a_folder(tiny_models, fsdd_small, tmp_path, flags, method):
+    inputs = tmp_path / 'in'
+    inputs.mkdir()
+    for name in ('3_george_0.wav', '8_jackson_0.wav'):
+        os.symlink(os.path.join(fsdd_small, name), inputs / name)
+    run_script('latent_vector_recovery.py', f'--files={inputs}', f'--out_dir={tmp_path / "out"}',
+               f'--checkpoint_dir={tiny_models["checkpoint_dir"]}', f'--inverse_path={tiny_models["inverse_path"]}',
+               f'--classifier_path={tiny_models["classifier_path"]}', '--max_iter=5', *flags)
+    for name in ('3_george_0', '8_jackson_0'):
+        assert sf.info(str(tmp_path / 'out' / method / f'{name}_reconstruction.wav')).samplerate == 16000
+        assert np.load(tmp_path / 'out' / method / f'{name}_z.npy').shape == (100,)
+        assert os.path.getsize(tmp_path / 'out' / method / f'{name}.png') > 1000
+
+
+def test_recovery_reports_unreadable_clips_and_carries_on(tiny_models, fsdd_small, tmp_path):
+    inputs = tmp_path / 'in'
+    inputs.mkdir()
+    os.symlink(os.path.join(fsdd_small, '3_george_0.wav'), inputs / 'good.wav')
+    (inputs / 'broken.wav').write_bytes(b'RIFF')
+    result = run_script('latent_vector_recovery.py', f'--files={inputs}', f'--out_dir={tmp_path / "out"}',
+                        f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+                        f'--inverse_path={tiny_models["inverse_path"]}', '--gradient=False', check=False)
+    assert result.returncode == 1
+    assert 'broken.wav: not readable as audio' in result.stdout
+    assert os.path.isfile(tmp_path / 'out' / 'network' / 'good_z.npy')
+
+
+@pytest.mark.parametrize('synth', [True, False])
+def test_calculate_metrics_prints_and_writes_the_table(tiny_models, fsdd_small, tmp_path, synth):
+    out = run_script('calculate_metrics.py', f'--synth={synth}', f'--data_dir={fsdd_small}',
+                     f'--checkpoint_dir={tiny_models["checkpoint_dir"]}', f'--inverse_path={tiny_models["inverse_path"]}',
+                     f'--classifier_path={tiny_models["classifier_path"]}', '--num_clips=4', '--max_iter=5',
+                     f'--results_dir={tmp_path}').stdout
+    for name in ('audio MSE', 'spectrogram SSIM', 'classifier accuracy', 'inception score'):
+        assert name in out
+    results = json.load(open(tmp_path / f'{"synth" if synth else "real"}_hybrid.json'))['results']
+    assert results['clips'] == 4 and 0 <= results['classifier accuracy'] <= 1
+    if synth:
+        assert 0 <= results['latent MSE'] < 2
+    else:
+        assert results['latent MSE'] is None
+
+
+def test_train_and_classifier_resume_from_their_last_epoch(tiny_models, fsdd_small, tmp_path):
+    import shutil
+    inverse_dir = tmp_path / 'inverse'
+    shutil.copytree(os.path.dirname(tiny_models['inverse_path']), inverse_dir)
+    out = run_script('train.py', f'--data_dir={fsdd_small}', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+                     f'--classifier_path={tiny_models["classifier_path"]}', f'--inverse_dir={inverse_dir}',
+                     f'--log_dir={tmp_path}/logs', f'--waves_dir={tmp_path}/waves', '--epochs=3',
+                     '--steps_per_epoch=1', '--batch_size=4', '--resnet_widths=4,8', '--resnet_blocks=1,1',
+                     '--perceptual_layers=stem,stage1,stage2').stdout
+    assert 'after epoch 2' in out and 'epoch 3:' in out and 'epoch 1:' not in out
+    assert json.load(open(inverse_dir / 'state.json'))['epoch'] == 3
+
+    other_shape = run_script('train.py', f'--data_dir={fsdd_small}', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+                             f'--classifier_path={tiny_models["classifier_path"]}', f'--inverse_dir={inverse_dir}',
+                             '--epochs=4', '--resnet_widths=8,8', '--resnet_blocks=1,1',
+                             '--perceptual_layers=stem,stage1,stage2', check=False)
+    assert other_shape.returncode != 0 and 'holds a model of another shape' in other_shape.stderr
+
+
+def test_missing_models_and_layers_are_refused_in_one_line(tiny_models, fsdd_small, tmp_path):
+    result = run_script('calculate_metrics.py', f'--checkpoint_dir={tmp_path}/nothing', check=False)
+    assert result.returncode == 2 and 'no such checkpoint folder' in result.stderr
+    assert 'Traceback' not in result.stderr
+    result = run_script('train.py', f'--data_dir={fsdd_small}', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+                        f'--classifier_path={tiny_models["classifier_path"]}', f'--inverse_dir={tmp_path}/inv',
+                        '--perceptual_layers=stage4', check=False)
+    assert result.returncode == 2 and "no layers ['stage4']" in result.stderr and 'Traceback' not in result.stderr

@@ -1,0 +1,117 @@
+import os
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import OFFICIAL
+from models.tf1_loader import CheckpointError, export_generator, load_generator
+from models.wavegan import Discriminator, generate, generator_shapes, init_generator_weights
+
+
+def test_generator_shapes_match_the_official_checkpoint():
+    shapes = generator_shapes(64)
+    assert shapes['G/z_project/dense/kernel'] == (100, 16384)
+    assert shapes['G/upconv_0/conv2d_transpose/kernel'] == (1, 25, 512, 1024)
+    assert shapes['G/upconv_4/conv2d_transpose/kernel'] == (1, 25, 1, 64)
+    reader = tf.train.load_checkpoint(os.path.join(OFFICIAL, 'model.ckpt'))
+    official = reader.get_variable_to_shape_map()
+    for name, shape in shapes.items():
+        assert tuple(official[name]) == shape, name
+
+
+def test_generator_output_shape_and_range():
+    weights = {k: tf.constant(v) for k, v in init_generator_weights(4).items()}
+    audio = generate(tf.random.uniform([3, 100], -1, 1), weights)
+    assert audio.shape == (3, 16384, 1)
+    assert np.all(np.abs(audio.numpy()) <= 1)
+
+
+def test_discriminator_scores_a_batch():
+    scores = Discriminator(d=4)(tf.zeros([2, 16384, 1]))
+    assert scores.shape == (2, 1)
+
+
+def test_export_and_load_round_trip(tmp_path):
+    weights = init_generator_weights(4, seed=3)
+    export_generator(weights, str(tmp_path), global_step=12)
+    assert {'infer.meta', 'model.ckpt.index', 'model.ckpt.data-00000-of-00001', 'checkpoint'} <= set(os.listdir(tmp_path))
+    generator = load_generator(str(tmp_path))
+    z = np.random.default_rng(0).uniform(-1, 1, (2, 100)).astype(np.float32)
+    expected = generate(tf.constant(z), {k: tf.constant(v) for k, v in weights.items()}).numpy()[..., 0]
+    np.testing.assert_allclose(generator(z).numpy(), expected, atol=1e-6)
+    assert np.abs(expected).max() > 0
+
+    z_var = tf.Variable(z)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(generator(z_var) ** 2)
+    gradient = tape.gradient(loss, z_var)
+    assert gradient is not None and np.abs(gradient.numpy()).sum() > 0
+
+    cached = [n for n in os.listdir(tmp_path) if '.frozen-' in n]
+    assert len(cached) == 1, 'the frozen graph is cached next to the checkpoint'
+    np.testing.assert_allclose(load_generator(str(tmp_path))(z).numpy(), expected, atol=1e-6)
+
+
+def test_loader_follows_the_checkpoint_index_file(tmp_path):
+    export_generator(init_generator_weights(4), str(tmp_path))
+    for name in os.listdir(tmp_path):
+        if name.startswith('model.ckpt'):
+            os.rename(tmp_path / name, tmp_path / name.replace('model.ckpt', 'model.ckpt-1234'))
+    (tmp_path / 'checkpoint').write_text('model_checkpoint_path: "model.ckpt-1234"\n')
+    assert load_generator(str(tmp_path))(np.zeros((1, 100), np.float32)).shape == (1, 16384)
+
+
+def official_with_random_weights(folder):
+    """The official SC09 MetaGraph with random weights saved beside it, as its README describes."""
+    shutil.copy(os.path.join(OFFICIAL, 'infer.meta'), folder)
+    graph = tf.Graph()
+    rng = np.random.default_rng(0)
+    weights = {}
+    with graph.as_default():
+        saver = tf.compat.v1.train.import_meta_graph(os.path.join(folder, 'infer.meta'), clear_devices=True)
+        with tf.compat.v1.Session(graph=graph) as sess:
+            for var in tf.compat.v1.global_variables():
+                name = var.name[:-2]
+                if var.dtype.base_dtype == tf.int64:
+                    sess.run(var.initializer)
+                    continue
+                weights[name] = rng.normal(0, 0.02, var.shape.as_list()).astype(np.float32)
+                var.load(weights[name], sess)
+            saver.save(sess, os.path.join(folder, 'model.ckpt'), write_meta_graph=False)
+    return weights
+
+
+def test_official_sc09_metagraph_loads_and_matches_our_generator(tmp_path):
+    weights = official_with_random_weights(str(tmp_path))
+    generator = load_generator(str(tmp_path))
+    z = np.random.default_rng(1).uniform(-1, 1, (2, 100)).astype(np.float32)
+    audio = generator(z).numpy()
+    assert audio.shape == (2, 16384)
+    ours = generate(tf.constant(z), {k: tf.constant(v) for k, v in weights.items()}).numpy()[..., 0]
+    np.testing.assert_allclose(audio, ours, atol=1e-5)
+
+
+@pytest.mark.parametrize('damage', ['no_folder', 'no_meta', 'no_weights', 'truncated_data', 'wrong_graph'])
+def test_bad_checkpoints_are_refused_with_one_clear_line(tmp_path, damage):
+    export_generator(init_generator_weights(4), str(tmp_path))
+    folder = str(tmp_path)
+    if damage == 'no_folder':
+        folder = str(tmp_path / 'missing')
+    elif damage == 'no_meta':
+        os.remove(tmp_path / 'infer.meta')
+    elif damage == 'no_weights':
+        os.remove(tmp_path / 'model.ckpt.index')
+    elif damage == 'truncated_data':
+        data = tmp_path / 'model.ckpt.data-00000-of-00001'
+        data.write_bytes(data.read_bytes()[:100])
+    elif damage == 'wrong_graph':
+        graph = tf.Graph()
+        with graph.as_default():
+            tf.compat.v1.placeholder(tf.float32, [None, 100], name='x')
+            tf.compat.v1.train.export_meta_graph(str(tmp_path / 'infer.meta'), graph=graph)
+    with pytest.raises(CheckpointError) as error:
+        load_generator(folder)
+    message = str(error.value)
+    assert '\n' not in message and folder.split('/')[-1] in message

@@ -1,0 +1,158 @@
+"""Train the inverse-mapping network E: audio -> z, so that G(E(x)) sounds like x.
+
+Each step, as in the paper: a batch of real clips trained with the perceptual loss between the
+clip and G(E(clip)); then a batch synthesized at run time, x = G(z), trained with the latent MSE
+between z and E(x) plus the same perceptual loss. Every epoch: checkpoint, TensorBoard logs, and
+originals with their reconstructions in `waves/`. An interrupted run resumes from its last epoch.
+
+    python train.py
+    python train.py --config=paper --data_dir=datasets/sc09
+"""
+import os
+
+from utils.flags import configure
+
+# -----------------------------------------------------------------------------
+data_dir = '../shared/datasets/fsdd/recordings'  # SC09 root (train/ valid/) or FSDD recordings
+train_split = 'train'          # FSDD: takes 10-49
+valid_split = 'valid'          # FSDD: takes 5-9 (the paper validated on its training list)
+checkpoint_dir = 'checkpoint'  # the WaveGAN generator (infer.meta + model.ckpt)
+classifier_path = 'classifier_checkpoint/classifier.keras'
+inverse_dir = 'inverse_mapping_checkpoint'
+log_dir = 'logs/inverse_mapping'
+waves_dir = 'waves'
+features = 'log_magnitude'     # network input: 'log_magnitude' or 'magnitude'
+feature_channels = 1
+peak_normalize = True          # network input scaled to a peak of 1 before its STFT
+resnet_widths = '16,32,64,128'  # paper: 64,128,256,512 (ResNet-18)
+resnet_blocks = '1,1,1,1'      # paper: 2,2,2,2
+resnet_stem = 'small'
+perceptual_layers = 'stem,stage1,stage2,stage3,stage4'  # classifier layers compared by the perceptual loss
+latent_loss_weight = 1.0       # weight of the latent MSE on synthesized clips (perceptual weight is 1)
+batch_size = 32
+learning_rate = 1e-3
+epochs = 20
+steps_per_epoch = 0            # 0: one pass over the real training clips
+max_clips = 0                  # use only this many real clips of each split (0: all); for quick runs
+seed = 0
+# -----------------------------------------------------------------------------
+
+config = configure(globals())
+
+import numpy as np
+import tensorflow as tf
+import keras
+from tqdm import tqdm
+
+from models.resnet import load_model
+from models.tf1_loader import load_generator
+from models.wavegan import LATENT_DIM
+from utils.audio import save_npy, save_wav
+from utils.data import load_clips, split_files
+from utils.flags import name_list
+from utils.losses import latent_mse, perceptual_loss, perceptual_model
+from utils.training import ResumableCheckpoint, build_resnet
+
+keras.utils.set_random_seed(seed)
+
+
+def load_split(split):
+    files = split_files(data_dir, split)
+    audio, _, _, failures = load_clips(files[:max_clips] if max_clips else files, desc=f'loading {split}')
+    for failure in failures:
+        print(f'skipped {failure}')
+    return audio
+
+
+generator = load_generator(checkpoint_dir)
+perceptual_features = perceptual_model(load_model(classifier_path, 'python train_sc09_classifier.py'),
+                            name_list(perceptual_layers))
+x_train, x_valid = load_split(train_split), load_split(valid_split)
+steps = steps_per_epoch or max(1, len(x_train) // batch_size)
+print(f'{len(x_train)} training and {len(x_valid)} validation clips; {steps} steps per epoch')
+
+checkpoint = ResumableCheckpoint(inverse_dir, 'inverse_mapping.keras', monitor='val_loss', mode='min')
+network = build_resnet(config, LATENT_DIM, name='inverse_mapping')
+network.compile(optimizer=keras.optimizers.Adam(learning_rate))
+network, first_epoch = checkpoint.resume(network)
+checkpoint.set_model(network)
+optimizer = network.optimizer
+rng = np.random.default_rng([seed, first_epoch])
+
+
+def sample_z(n):
+    return tf.random.uniform([n, LATENT_DIM], -1.0, 1.0)
+
+
+@tf.function
+def real_step(real):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(perceptual_loss(perceptual_features, real, generator(network(real, training=True))))
+    optimizer.apply_gradients(zip(tape.gradient(loss, network.trainable_variables), network.trainable_variables))
+    return loss
+
+
+@tf.function
+def synthetic_step():
+    z = sample_z(batch_size)
+    audio = generator(z)
+    with tf.GradientTape() as tape:
+        z_pred = network(audio, training=True)
+        latent = tf.reduce_mean(latent_mse(z, z_pred))
+        perceptual = tf.reduce_mean(perceptual_loss(perceptual_features, audio, generator(z_pred)))
+        loss = latent_loss_weight * latent + perceptual
+    optimizer.apply_gradients(zip(tape.gradient(loss, network.trainable_variables), network.trainable_variables))
+    return latent, perceptual
+
+
+@tf.function
+def evaluate(real, z):
+    """Validation losses: perceptual on real clips; latent and perceptual on synthesized ones."""
+    real_loss = perceptual_loss(perceptual_features, real, generator(network(real, training=False)))
+    synth = generator(z)
+    z_pred = network(synth, training=False)
+    return real_loss, latent_mse(z, z_pred), perceptual_loss(perceptual_features, synth, generator(z_pred))
+
+
+def validate():
+    z_valid = np.random.default_rng(seed + 1).uniform(-1, 1, (len(x_valid), LATENT_DIM)).astype(np.float32)
+    parts = [evaluate(x_valid[i:i + batch_size], z_valid[i:i + batch_size])
+             for i in range(0, len(x_valid), batch_size)]
+    real, latent, perceptual = (float(np.mean(np.concatenate([p[k] for p in parts]))) for k in range(3))
+    return {'val_real_perceptual': real, 'val_latent_mse': latent, 'val_synth_perceptual': perceptual,
+            'val_loss': real + latent_loss_weight * latent + perceptual}
+
+
+def write_examples(epoch):
+    """Two real and two synthesized clips with their reconstructions, to waves/ and TensorBoard."""
+    z = np.random.default_rng(seed + 2).uniform(-1, 1, (2, LATENT_DIM)).astype(np.float32)
+    originals = np.concatenate([x_valid[:2], generator(z).numpy()])
+    z_pred = network.predict(originals, verbose=0)
+    reconstructions = generator(z_pred).numpy()
+    for i, kind in enumerate(['real', 'real', 'synth', 'synth']):
+        stem = os.path.join(waves_dir, f'epoch{epoch:03d}_{kind}{i % 2}')
+        save_wav(f'{stem}_original.wav', originals[i])
+        save_wav(f'{stem}_reconstruction.wav', reconstructions[i])
+        save_npy(f'{stem}_z.npy', z_pred[i])
+    tf.summary.audio('original', originals[..., None], 16000, max_outputs=4)
+    tf.summary.audio('reconstruction', reconstructions[..., None], 16000, max_outputs=4)
+
+
+writer = tf.summary.create_file_writer(log_dir)
+for epoch in range(first_epoch, epochs):
+    totals = np.zeros(3)
+    progress = tqdm(range(steps), desc=f'epoch {epoch + 1}/{epochs}', unit='step')
+    for _ in progress:
+        real = x_train[rng.integers(0, len(x_train), batch_size)]
+        losses = np.array([float(real_step(real)), *map(float, synthetic_step())])
+        totals += losses
+        progress.set_postfix(real=f'{losses[0]:.4f}', latent=f'{losses[1]:.4f}', synth=f'{losses[2]:.4f}')
+    logs = {'real_perceptual': totals[0] / steps, 'latent_mse': totals[1] / steps,
+            'synth_perceptual': totals[2] / steps, **validate()}
+    with writer.as_default(step=epoch + 1):
+        for name, value in logs.items():
+            tf.summary.scalar(name, value)
+        write_examples(epoch + 1)
+    print(f'epoch {epoch + 1}: ' + ', '.join(f'{k} {v:.4f}' for k, v in logs.items()))
+    checkpoint.on_epoch_end(epoch, logs)
+print(f'best validation loss {checkpoint.state["best"]:.4f}: {checkpoint.best_path}')

@@ -1,0 +1,139 @@
+"""Command-line overrides for the hyperparameters a script declares at its top (nanoGPT style).
+
+A script lists its settings as plain module-level variables, then calls
+`configure(globals())`. Every `--name=value` on the command line replaces the variable of that
+name (the value is parsed as a Python literal and must match the default's type);
+`--config=NAME` first applies a preset from PRESETS; `--help` prints every setting (with the
+other flags applied) and exits.
+"""
+import ast
+import os
+import sys
+
+from utils.errors import UserError, report_user_errors
+
+FLAG_TYPES = (bool, int, float, str)
+
+# The paper's published recipe (see ../shared/PAPER_NOTES.md), for users with the official checkpoint.
+# Each script takes the keys it declares and ignores the rest.
+PRESETS = {
+    'paper': dict(
+        checkpoint_dir='checkpoint_sc09',
+        data_dir='datasets/sc09',
+        train_split='train',
+        valid_split='valid',
+        test_split='test',
+        classifier_dir='classifier_checkpoint_paper',
+        classifier_path='classifier_checkpoint_paper/classifier.keras',
+        inverse_dir='inverse_mapping_checkpoint_paper',
+        inverse_path='inverse_mapping_checkpoint_paper/inverse_mapping.keras',
+        wavegan_dim=64,
+        batch_size=64,
+        features='magnitude',
+        feature_channels=3,
+        peak_normalize=False,
+        normalize=False,
+        resnet_widths='64,128,256,512',
+        resnet_blocks='2,2,2,2',
+        resnet_stem='paper',
+        learning_rate=1e-3,
+        classifier_epochs=100,
+        epochs=250,
+        perceptual_layers='input,stem,stage1,stage2',
+        latent_loss_weight=1.0,
+        lbfgs_bounded=False,
+        max_iter=200,
+        recovery_loss='paper',
+    ),
+}
+
+
+class FlagError(UserError):
+    """A command-line flag that names no setting, has the wrong type or an impossible value."""
+
+
+def declared_settings(namespace):
+    """The settings a script declares: its public module-level variables of a flag type."""
+    return {k: v for k, v in namespace.items()
+            if not k.startswith('_') and type(v) in FLAG_TYPES}
+
+
+def parse_value(name, text, default):
+    """Parse `text` into the type of `default`, or raise FlagError."""
+    kind = type(default)
+    if kind is str:
+        return text
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        if kind is bool and text.lower() in ('true', 'false'):
+            return text.lower() == 'true'
+        raise FlagError(f'--{name}={text}: expected a {kind.__name__}') from None
+    if kind is float and type(value) is int:
+        value = float(value)
+    if type(value) is not kind:
+        raise FlagError(f'--{name}={text}: expected a {kind.__name__}, got {type(value).__name__}')
+    return value
+
+
+def format_help(settings, script):
+    lines = [f'usage: python {script} [--config=PRESET] [--name=value ...]', '',
+             'settings (edit them at the top of the script, or override them here):']
+    width = max(len(k) for k in settings)
+    lines += [f'  --{k:<{width}} = {v!r}' for k, v in settings.items()]
+    lines += ['', 'presets: ' + ', '.join(f'--config={p}' for p in PRESETS)]
+    return '\n'.join(lines)
+
+
+def parse_flags(argv, settings):
+    """Return the overrides that `argv` asks of `settings`, a preset first, then each --name=value."""
+    overrides = {}
+    for arg in argv:
+        if not arg.startswith('--') or '=' not in arg:
+            raise FlagError(f'{arg}: expected --name=value (try --help)')
+        name, text = arg[2:].split('=', 1)
+        if name == 'config':
+            if text not in PRESETS:
+                raise FlagError(f'--config={text}: unknown preset; known: {", ".join(PRESETS)}')
+            overrides.update({k: v for k, v in PRESETS[text].items() if k in settings})
+    for arg in argv:
+        name, text = arg[2:].split('=', 1)
+        if name == 'config':
+            continue
+        if name not in settings:
+            raise FlagError(f'--{name}: no such setting (try --help)')
+        overrides[name] = parse_value(name, text, settings[name])
+    return overrides
+
+
+def configure(namespace, argv=None, validate=None):
+    """Apply command-line overrides to a script's settings in place; return them as a dict.
+
+    `validate(settings)` may raise FlagError for impossible values; any FlagError ends the
+    script with a one-line message before work starts.
+    """
+    report_user_errors()
+    argv = sys.argv[1:] if argv is None else argv
+    wants_help = any(a in ('-h', '--help') for a in argv)
+    settings = declared_settings(namespace)
+    try:
+        settings.update(parse_flags([a for a in argv if a not in ('-h', '--help')], settings))
+        if validate is not None and not wants_help:
+            validate(settings)
+    except FlagError as e:
+        sys.exit(f'error: {e}')
+    if wants_help:
+        print(format_help(settings, os.path.basename(namespace.get('__file__', 'script.py'))))
+        sys.exit(0)
+    namespace.update(settings)
+    return settings
+
+
+def int_list(text):
+    """'64,128,256' -> (64, 128, 256)."""
+    return tuple(int(x) for x in text.split(',') if x.strip())
+
+
+def name_list(text):
+    """'input,stage1' -> ('input', 'stage1')."""
+    return tuple(x.strip() for x in text.split(',') if x.strip())

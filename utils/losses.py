@@ -1,0 +1,37 @@
+"""Losses of the inverse mapping and of recovery, each per clip: [batch] values."""
+import tensorflow as tf
+
+from models.resnet import activation_model
+from utils.features import stft
+
+
+def perceptual_model(classifier, layer_names):
+    """Audio -> the classifier's activations at `layer_names`, whose distance is the perceptual loss."""
+    return activation_model(classifier, layer_names)
+
+
+def perceptual_loss(features, original, reconstruction):
+    """Mean over layers of the mean absolute difference between the clips' classifier activations."""
+    a, b = features(original, training=False), features(reconstruction, training=False)
+    if not isinstance(a, (list, tuple)):
+        a, b = [a], [b]
+    per_layer = [tf.reduce_mean(tf.abs(x - y), axis=list(range(1, len(x.shape)))) for x, y in zip(a, b)]
+    return tf.add_n(per_layer) / len(per_layer)
+
+
+def latent_mse(z_true, z_pred):
+    return tf.reduce_mean((z_true - z_pred) ** 2, axis=-1)
+
+
+def waveform_sse(original, reconstruction):
+    """Sum of squared differences between waveforms: the default recovery objective."""
+    return tf.reduce_sum((original - reconstruction) ** 2, axis=-1)
+
+
+def paper_recovery_loss(features, perceptual_weight):
+    """The paper's objective: perceptual MAE + MAE between STFTs + MAE between waveforms."""
+    def loss(original, reconstruction):
+        spectral = tf.reduce_mean(tf.abs(tf.abs(stft(original)) - tf.abs(stft(reconstruction))), axis=[1, 2])
+        waveform = tf.reduce_mean(tf.abs(original - reconstruction), axis=-1)
+        return perceptual_weight * perceptual_loss(features, original, reconstruction) + spectral + waveform
+    return loss

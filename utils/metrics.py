@@ -1,0 +1,56 @@
+"""Metrics of recovery: audio error, SNR, spectrogram SSIM, log-spectral distance, accuracy, inception score."""
+import numpy as np
+import tensorflow as tf
+
+from utils.features import log_power_spectrogram
+
+
+def audio_mse(original, reconstruction):
+    """Per-clip mean squared error between waveforms [N, 16384]."""
+    return np.mean((original - reconstruction) ** 2, axis=-1)
+
+
+def snr_db(original, reconstruction, eps=1e-12):
+    """Per-clip signal-to-noise ratio of the reconstruction, in dB."""
+    signal = np.sum(original ** 2, axis=-1)
+    noise = np.sum((original - reconstruction) ** 2, axis=-1)
+    return 10 * np.log10((signal + eps) / (noise + eps))
+
+
+def latent_mse(z_true, z_pred):
+    """Per-clip mean squared error between latent vectors [N, 100]."""
+    return np.mean((z_true - z_pred) ** 2, axis=-1)
+
+
+def spectrogram_ssim(original, reconstruction):
+    """Per-clip SSIM between log-power spectrograms, over their joint value range.
+
+    The paper compared the real parts of the STFTs; we compare log-power spectrograms.
+    """
+    a = log_power_spectrogram(tf.constant(original, tf.float32))[..., None]
+    b = log_power_spectrogram(tf.constant(reconstruction, tf.float32))[..., None]
+    low = tf.minimum(tf.reduce_min(a, [1, 2, 3], keepdims=True), tf.reduce_min(b, [1, 2, 3], keepdims=True))
+    high = tf.maximum(tf.reduce_max(a, [1, 2, 3], keepdims=True), tf.reduce_max(b, [1, 2, 3], keepdims=True))
+    scale = tf.maximum(high - low, 1e-6)
+    return tf.image.ssim((a - low) / scale, (b - low) / scale, max_val=1.0).numpy()
+
+
+def log_spectral_distance(original, reconstruction):
+    """Per-clip log-spectral distance: RMS over bins of the log10-power difference, mean over frames."""
+    a = log_power_spectrogram(tf.constant(original, tf.float32))
+    b = log_power_spectrogram(tf.constant(reconstruction, tf.float32))
+    return tf.reduce_mean(tf.sqrt(tf.reduce_mean((a - b) ** 2, axis=-1)), axis=-1).numpy()
+
+
+def inception_score(probabilities, splits=1, eps=1e-12):
+    """exp(E[KL(p(y|x) || p(y))]) of classifier probabilities [N, 10], averaged over `splits` parts."""
+    scores = []
+    for part in np.array_split(np.asarray(probabilities, np.float64), splits):
+        marginal = part.mean(axis=0, keepdims=True)
+        kl = np.sum(part * (np.log(part + eps) - np.log(marginal + eps)), axis=1)
+        scores.append(np.exp(kl.mean()))
+    return float(np.mean(scores))
+
+
+def accuracy(probabilities, labels):
+    return float(np.mean(np.argmax(probabilities, axis=-1) == np.asarray(labels)))

@@ -1,0 +1,27 @@
+"""Pictures of a recovery: waveform and spectrogram of the original beside its reconstruction."""
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt
+import numpy as np
+
+from utils.audio import SAMPLE_RATE, atomic_write
+from utils.features import log_power_spectrogram
+
+
+def save_comparison(path, original, reconstruction, title=''):
+    """A PNG with two columns (original, reconstruction) of waveform over log-power spectrogram."""
+    specs = log_power_spectrogram(np.stack([original, reconstruction])).numpy()
+    low, high = np.percentile(specs, 1), specs.max()
+    time = np.arange(len(original)) / SAMPLE_RATE
+    fig, axes = plt.subplots(2, 2, figsize=(9, 5), sharex='col', gridspec_kw={'height_ratios': [1, 2]})
+    for column, (name, audio, spec) in enumerate(zip(('original', 'reconstruction'), (original, reconstruction), specs)):
+        axes[0, column].plot(time, audio, linewidth=0.5)
+        axes[0, column].set(title=name, ylim=(-1, 1))
+        axes[1, column].imshow(spec.T, origin='lower', aspect='auto', vmin=low, vmax=high, cmap='magma',
+                               extent=(0, time[-1], 0, SAMPLE_RATE / 2000))
+        axes[1, column].set(xlabel='seconds', ylabel='kHz' if column == 0 else None)
+    fig.suptitle(title)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=80))
+    plt.close(fig)
