@@ -46,7 +46,6 @@ def validate(s):
 
 configure(globals(), validate=validate)
 
-import numpy as np
 
 from models.resnet import load_model
 from models.tf1_loader import load_generator

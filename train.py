@@ -48,7 +48,7 @@ from models.resnet import load_model
 from models.tf1_loader import load_generator
 from models.wavegan import LATENT_DIM
 from utils.audio import save_npy, save_wav
-from utils.data import load_clips, split_files
+from utils.data import load_split
 from utils.flags import name_list
 from utils.losses import latent_mse, perceptual_loss, perceptual_model
 from utils.training import ResumableCheckpoint, build_resnet
@@ -56,18 +56,11 @@ from utils.training import ResumableCheckpoint, build_resnet
 keras.utils.set_random_seed(seed)
 
 
-def load_split(split):
-    files = split_files(data_dir, split)
-    audio, _, _, failures = load_clips(files[:max_clips] if max_clips else files, desc=f'loading {split}')
-    for failure in failures:
-        print(f'skipped {failure}')
-    return audio
-
-
 generator = load_generator(checkpoint_dir)
 perceptual_features = perceptual_model(load_model(classifier_path, 'python train_sc09_classifier.py'),
                             name_list(perceptual_layers))
-x_train, x_valid = load_split(train_split), load_split(valid_split)
+x_train, _ = load_split(data_dir, train_split, max_clips)
+x_valid, _ = load_split(data_dir, valid_split, max_clips)
 steps = steps_per_epoch or max(1, len(x_train) // batch_size)
 print(f'{len(x_train)} training and {len(x_valid)} validation clips; {steps} steps per epoch')
 

@@ -36,19 +36,12 @@ config = configure(globals())
 import tensorflow as tf
 import keras
 
-from utils.data import load_clips, split_files
+from utils.data import load_split
 from utils.flags import name_list
 from utils.training import ResumableCheckpoint, build_resnet
 
 keras.utils.set_random_seed(seed)
 os.makedirs(classifier_dir, exist_ok=True)
-
-
-def load_split(split, **speakers):
-    audio, labels, _, failures = load_clips(split_files(data_dir, split, **speakers), desc=f'loading {split}')
-    for failure in failures:
-        print(f'skipped {failure}')
-    return audio, labels
 
 
 def random_delay(audio, label):
@@ -58,9 +51,9 @@ def random_delay(audio, label):
 
 
 held_out = name_list(exclude_speakers)
-x_train, y_train = load_split(train_split, exclude_speakers=held_out)
-x_valid, y_valid = load_split(valid_split, exclude_speakers=held_out)
-x_test, y_test = load_split(test_split, exclude_speakers=held_out)
+x_train, y_train = load_split(data_dir, train_split, exclude_speakers=held_out)
+x_valid, y_valid = load_split(data_dir, valid_split, exclude_speakers=held_out)
+x_test, y_test = load_split(data_dir, test_split, exclude_speakers=held_out)
 print(f'{len(x_train)} training, {len(x_valid)} validation, {len(x_test)} test clips from {data_dir}')
 
 train_data = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
@@ -83,5 +76,5 @@ best = keras.models.load_model(checkpoint.best_path)
 print(f'best validation accuracy: {checkpoint.state["best"]:.4f}')
 print(f'test accuracy ({test_split}): {best.evaluate(x_test, y_test, verbose=0)[1]:.4f}')
 for speaker in held_out:
-    x, y = load_split('all', only_speakers=(speaker,))
+    x, y = load_split(data_dir, 'all', only_speakers=(speaker,))
     print(f'held-out speaker {speaker} (all takes): accuracy {best.evaluate(x, y, verbose=0)[1]:.4f}')

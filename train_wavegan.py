@@ -57,16 +57,14 @@ from tqdm import tqdm
 from models.resnet import load_model
 from models.tf1_loader import export_generator
 from models.wavegan import LATENT_DIM, Discriminator, generate, init_generator_weights
-from utils.data import load_clips, normalize_peak, split_files
+from utils.data import load_split, normalize_peak
 from utils.metrics import inception_score
 
 tf.random.set_seed(seed)
 rng = np.random.default_rng(seed)
 
 # data ------------------------------------------------------------------------
-clips, _, _, failures = load_clips(split_files(data_dir, split), desc='loading training clips')
-for failure in failures:
-    print(f'skipped {failure}')
+clips, _ = load_split(data_dir, split)
 if normalize:
     clips = normalize_peak(clips)
 clips = tf.constant(clips[..., None])

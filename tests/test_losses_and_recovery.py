@@ -1,5 +1,4 @@
 import numpy as np
-import tensorflow as tf
 
 from models.resnet import load_model
 from models.tf1_loader import export_generator, load_generator

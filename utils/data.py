@@ -64,6 +64,15 @@ def load_clips(files, desc='loading clips'):
     return np.stack(clips) if clips else np.zeros((0, 16384), np.float32), labels, kept, failures
 
 
+def load_split(data_dir, split, max_clips=0, **speakers):
+    """Load one split (the first max_clips files if set), reporting the clips it has to skip."""
+    files = split_files(data_dir, split, **speakers)
+    audio, labels, _, failures = load_clips(files[:max_clips] if max_clips else files, desc=f'loading {split}')
+    for failure in failures:
+        print(f'skipped {failure}')
+    return audio, labels
+
+
 def normalize_peak(audio, peak=0.95):
     """Scale each clip so its loudest sample is `peak` (FSDD recordings vary widely in level)."""
     top = np.max(np.abs(audio), axis=-1, keepdims=True)
