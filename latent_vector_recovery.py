@@ -46,7 +46,6 @@ def validate(s):
 
 configure(globals(), validate=validate)
 
-
 from models.resnet import load_model
 from models.tf1_loader import load_generator
 from utils.audio import list_audio_files, save_npy, save_wav

@@ -57,8 +57,8 @@ keras.utils.set_random_seed(seed)
 
 
 generator = load_generator(checkpoint_dir)
-perceptual_features = perceptual_model(load_model(classifier_path, 'python train_sc09_classifier.py'),
-                            name_list(perceptual_layers))
+classifier = load_model(classifier_path, 'python train_sc09_classifier.py')
+perceptual_features = perceptual_model(classifier, name_list(perceptual_layers))
 x_train, _ = load_split(data_dir, train_split, max_clips)
 x_valid, _ = load_split(data_dir, valid_split, max_clips)
 steps = steps_per_epoch or max(1, len(x_train) // batch_size)
