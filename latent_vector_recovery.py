@@ -1,9 +1,11 @@
 """Recover the latent vector z of every clip in a folder, so that WaveGAN's G(z) reproduces the clip.
 
-Methods: the inverse-mapping network alone, gradient-only (L-BFGS on z from random z), or hybrid
-(the network's z refined by L-BFGS; both flags true). Clips of any length, rate and channel count
-are read as 16 kHz mono and padded or cut to 16384 samples. For each clip NAME it writes
-`{out_dir}/{method}/NAME_reconstruction.wav`, `NAME_z.npy` and `NAME.png` (waveforms and
+Methods: the inverse-mapping network alone, gradient-only (from random z), or hybrid (from the
+network's z; both flags true). The start is refined by Gauss-Newton on the waveform, which recovers
+z exactly when G can make the clip; clips it cannot fit (real speech) get L-BFGS on a perceptual
+loss instead. `--config=paper_recovery` recovers as the paper did. Clips of any length, rate and
+channel count are read as 16 kHz mono and padded or cut to 16384 samples. For each clip NAME it
+writes `{out_dir}/{method}/NAME_reconstruction.wav`, `NAME_z.npy` and `NAME.png` (waveforms and
 spectrograms of the original and its reconstruction).
 
     python latent_vector_recovery.py
@@ -22,12 +24,15 @@ classifier_path = 'classifier_checkpoint/classifier.keras'  # used by the paper'
 out_dir = 'waves'
 inverse_mapping = True         # start from the network's z (alone if gradient is False)
 gradient = True                # refine z with L-BFGS (from random z if inverse_mapping is False)
-max_iter = 500                 # L-BFGS iterations
+max_iter = 200                 # L-BFGS iterations, for clips Gauss-Newton cannot fit exactly
+gauss_newton_iterations = 10   # Gauss-Newton steps on the waveform first (0: L-BFGS only, as the paper)
+fallback_snr = 20.0            # clips Gauss-Newton leaves below this SNR (dB) get L-BFGS from the start z
 lbfgs_bounded = True           # keep z in [-1, 1], WaveGAN's prior (the paper did not)
-recovery_loss = 'waveform'     # 'waveform' (squared error) or 'paper' (perceptual + STFT + waveform MAE)
-perceptual_layers = 'input,stem,stage1,stage2'  # classifier layers of the paper's loss
-perceptual_weight = 1.0
-normalize = True               # scale each clip to a peak of 0.95 first, the level G was trained on
+recovery_loss = 'perceptual'   # L-BFGS loss: 'perceptual' (log-spectral + classifier), 'waveform' or 'paper'
+perceptual_layers = 'stem,stage1,stage2,stage3,stage4,pool'  # classifier layers in the loss
+perceptual_weight = 30.0
+spectral_weight = 1.0          # weight of the log-spectral MSE in the 'perceptual' loss
+normalize = True               # scale clips peaking outside [0.2, 1] (G's range) to a peak of 0.95
 batch_size = 32                # clips optimised together
 overwrite = False              # replace existing outputs
 seed = 0
@@ -35,13 +40,15 @@ seed = 0
 
 
 def validate(s):
-    from utils.flags import FlagError
+    from utils.flags import RECOVERY_LOSSES, FlagError
     if not (s['inverse_mapping'] or s['gradient']):
         raise FlagError('--inverse_mapping and --gradient are both False: nothing would recover z')
     if s['max_iter'] < 1 or s['batch_size'] < 1:
         raise FlagError('--max_iter and --batch_size must be at least 1')
-    if s['recovery_loss'] not in ('waveform', 'paper'):
-        raise FlagError(f'--recovery_loss={s["recovery_loss"]}: expected waveform or paper')
+    if s['recovery_loss'] not in RECOVERY_LOSSES:
+        raise FlagError(f'--recovery_loss={s["recovery_loss"]}: expected one of {", ".join(RECOVERY_LOSSES)}')
+    if s['gauss_newton_iterations'] < 0:
+        raise FlagError('--gauss_newton_iterations must be at least 0')
 
 
 configure(globals(), validate=validate)
@@ -49,7 +56,7 @@ configure(globals(), validate=validate)
 from models.resnet import load_model
 from models.tf1_loader import load_generator
 from utils.audio import list_audio_files, save_npy, save_wav
-from utils.data import load_clips, normalize_peak
+from utils.data import load_clips, normalize_level
 from utils.flags import name_list
 from utils.metrics import snr_db
 from utils.plots import save_comparison
@@ -73,15 +80,17 @@ if len(todo) < len(inputs):
     print(f'{len(inputs) - len(todo)} clips already recovered in {method_dir}/ (--overwrite=True to redo)')
 audio, _, kept, failures = load_clips(todo, desc='reading clips')
 if normalize and len(audio):
-    audio = normalize_peak(audio)
+    audio = normalize_level(audio)
 
 if len(audio):
     generator = load_generator(checkpoint_dir)
     network = load_model(inverse_path, 'python train.py') if inverse_mapping else None
     classifier = load_model(classifier_path, 'python train_sc09_classifier.py') \
-        if recovery_loss == 'paper' else None
-    objective = recovery_objective(recovery_loss, classifier, name_list(perceptual_layers), perceptual_weight)
-    z = recover(audio, method, generator, objective, network, max_iter, lbfgs_bounded, batch_size, seed)
+        if recovery_loss != 'waveform' else None
+    objective = recovery_objective(recovery_loss, classifier, name_list(perceptual_layers), perceptual_weight,
+                               spectral_weight)
+    z = recover(audio, method, generator, objective, network, max_iter, lbfgs_bounded, batch_size, seed,
+                gauss_newton_iterations, fallback_snr)
     reconstructions = synthesize(generator, z)
     snr = snr_db(audio, reconstructions)
     for path, original, clip_z, reconstruction, clip_snr in zip(kept, audio, z, reconstructions, snr):

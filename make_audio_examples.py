@@ -1,8 +1,9 @@
 """Build `Audio_Examples/`: per digit, a spoken clip and a synthesized clip, and their recoveries.
 
 The spoken clips come from offline speech synthesis (espeak-ng), so the project may redistribute
-them (FSDD's recordings may not be committed); they pass through 8 kHz, as FSDD's recordings did. The synthesized clip of each digit is the sample,
-among `candidates` random z, that the classifier hears as that digit most confidently. Then
+them (FSDD's recordings may not be committed); they pass through 8 kHz, as FSDD's recordings did.
+The synthesized clip of each digit is the sample, among `candidates` random z, that the classifier
+hears as that digit most confidently. Then
 `latent_vector_recovery.py` inverts every original with the network, gradient-only and hybrid.
 
     python make_audio_examples.py
@@ -21,7 +22,6 @@ classifier_path = 'classifier_checkpoint/classifier.keras'
 inverse_path = 'inverse_mapping_checkpoint/inverse_mapping.keras'
 voice = 'en-us'                # espeak-ng voice of the spoken clips
 candidates = 2000              # random z to choose each digit's synthesized clip from
-max_iter = 500                 # L-BFGS iterations of the gradient and hybrid recoveries
 seed = 0
 # -----------------------------------------------------------------------------
 
@@ -61,5 +61,5 @@ for digit, word in enumerate(DIGITS):
 
 for flags in (['--gradient=False'], ['--inverse_mapping=False'], []):
     subprocess.run([sys.executable, 'latent_vector_recovery.py', f'--files={originals}', f'--out_dir={out_dir}',
-                    f'--checkpoint_dir={checkpoint_dir}', f'--inverse_path={inverse_path}', f'--max_iter={max_iter}', '--overwrite=True', *flags],
-                   check=True)
+                    f'--checkpoint_dir={checkpoint_dir}', f'--inverse_path={inverse_path}', '--overwrite=True',
+                    *flags], check=True)

@@ -27,8 +27,11 @@ peak_normalize = True          # network input scaled to a peak of 1 before its 
 resnet_widths = '16,32,64,128'  # paper: 64,128,256,512 (ResNet-18)
 resnet_blocks = '1,1,1,1'      # paper: 2,2,2,2
 resnet_stem = 'small'
+linear_readout = True          # add a frozen linear map from audio to z, fitted in closed form (paper: False)
+linear_readout_clips = 40000   # synthesized clips for that fit (about 5 minutes and 6 GB of memory)
+linear_readout_ridge = 1e-4    # its ridge penalty, relative to the audio's mean eigenvalue
 perceptual_layers = 'stem,stage1,stage2,stage3,stage4'  # classifier layers compared by the perceptual loss
-latent_loss_weight = 1.0       # weight of the latent MSE on synthesized clips (perceptual weight is 1)
+latent_loss_weight = 10.0      # weight of the latent MSE on synthesized clips (perceptual weight is 1; paper: 1)
 batch_size = 32
 learning_rate = 1e-3
 epochs = 20
@@ -51,7 +54,8 @@ from utils.audio import save_npy, save_wav
 from utils.data import load_split
 from utils.flags import name_list
 from utils.losses import latent_mse, perceptual_loss, perceptual_model
-from utils.training import ResumableCheckpoint, build_resnet
+from utils.plots import spectrogram_images
+from utils.training import ResumableCheckpoint, build_resnet, fit_linear_readout
 
 keras.utils.set_random_seed(seed)
 
@@ -68,6 +72,9 @@ checkpoint = ResumableCheckpoint(inverse_dir, 'inverse_mapping.keras', monitor='
 network = build_resnet(config, LATENT_DIM, name='inverse_mapping')
 network.compile(optimizer=keras.optimizers.Adam(learning_rate))
 network, first_epoch = checkpoint.resume(network)
+if linear_readout and first_epoch == 0:
+    print(f'fitting the linear readout on {linear_readout_clips} synthesized clips')
+    fit_linear_readout(network, generator, linear_readout_clips, linear_readout_ridge, seed)
 checkpoint.set_model(network)
 optimizer = network.optimizer
 rng = np.random.default_rng([seed, first_epoch])
@@ -129,6 +136,8 @@ def write_examples(epoch):
         save_npy(f'{stem}_z.npy', z_pred[i])
     tf.summary.audio('original', originals[..., None], 16000, max_outputs=4)
     tf.summary.audio('reconstruction', reconstructions[..., None], 16000, max_outputs=4)
+    tf.summary.image('spectrogram/original', spectrogram_images(originals), max_outputs=4)
+    tf.summary.image('spectrogram/reconstruction', spectrogram_images(reconstructions), max_outputs=4)
 
 
 writer = tf.summary.create_file_writer(log_dir)

@@ -59,6 +59,7 @@ from models.tf1_loader import export_generator
 from models.wavegan import LATENT_DIM, Discriminator, generate, init_generator_weights
 from utils.data import load_split, normalize_peak
 from utils.metrics import inception_score
+from utils.plots import spectrogram_images
 
 tf.random.set_seed(seed)
 rng = np.random.default_rng(seed)
@@ -151,7 +152,9 @@ def save(writer, classifier):
     d_manager.save(checkpoint_number=step)
     export_generator({k: v.numpy() for k, v in G.items()}, checkpoint_dir, int(step.numpy()))
     with writer.as_default(step=int(step.numpy())):
-        tf.summary.audio('generated', generate(sample_z(4), G), 16000, max_outputs=4)
+        samples = generate(sample_z(4), G)
+        tf.summary.audio('generated', samples, 16000, max_outputs=4)
+        tf.summary.image('spectrogram/generated', spectrogram_images(samples.numpy()[..., 0]), max_outputs=4)
         if classifier is not None:
             score = evaluate_inception_score(classifier)
             tf.summary.scalar('inception_score', score)

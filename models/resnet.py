@@ -2,7 +2,7 @@
 
 Both take raw audio [batch, 16384]: a Spectrogram layer computes the STFT features inside the
 model, so a saved model carries its own feature settings. Layers whose activations feed the
-perceptual loss are named 'input' (the spectrogram), 'stem', and 'stage1'...'stageN'.
+perceptual loss are named 'input' (the spectrogram), 'stem', 'stage1'...'stageN' and 'pool'.
 """
 import os
 import re
@@ -57,11 +57,14 @@ def basic_block(x, width, stride, name):
 
 
 def resnet(outputs, output_activation=None, widths=(16, 32, 64, 128), blocks=(1, 1, 1, 1),
-           stem='small', features='log_magnitude', feature_channels=1, normalize=True, name='resnet'):
+           stem='small', features='log_magnitude', feature_channels=1, normalize=True, linear_readout=False,
+           name='resnet'):
     """ResNet on the STFT of a clip: stem (conv stride 2, BN, ReLU, max pool), stages, pool, dense.
 
     widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2), stem='paper' is the paper's ResNet-18.
     normalize scales each clip to a peak of 1 before its STFT (the paper fed clips as they were).
+    linear_readout adds a frozen dense layer from the raw audio to the output, set in closed form by
+    `utils.training.fit_linear_readout`; the ResNet's head starts at zero and learns what it misses.
     """
     audio = keras.Input((CLIP_LENGTH,), name='audio')
     x = Spectrogram(features, feature_channels, normalize, name='input')(audio)
@@ -77,7 +80,12 @@ def resnet(outputs, output_activation=None, widths=(16, 32, 64, 128), blocks=(1,
             last = block == count - 1
             x = layers.ReLU(name=f'stage{stage}' if last else f'stage{stage}_block{block + 1}_out')(x)
     x = layers.GlobalAveragePooling2D(name='pool')(x)
-    y = layers.Dense(outputs, activation=output_activation, name='output')(x)
+    if linear_readout:
+        y = layers.Dense(outputs, kernel_initializer='zeros', name='head')(x)
+        readout = layers.Dense(outputs, trainable=False, name='linear_readout')(audio)
+        y = layers.Add(name='output')([y, readout])
+    else:
+        y = layers.Dense(outputs, activation=output_activation, name='output')(x)
     return keras.Model(audio, y, name=name)
 
 
@@ -85,7 +93,7 @@ def activation_model(model, layer_names):
     """A model from audio to the activations of the named layers of `model` (for the perceptual loss)."""
     missing = [n for n in layer_names if n not in {l.name for l in model.layers}]
     if missing:
-        offered = [l.name for l in model.layers if re.fullmatch(r'input|stem|stage\d+', l.name)]
+        offered = [l.name for l in model.layers if re.fullmatch(r'input|stem|stage\d+|pool', l.name)]
         raise UserError(f'{model.name} has no layers {missing}; it offers {offered} (--perceptual_layers)')
     return keras.Model(model.input, [model.get_layer(n).output for n in layer_names])
 

@@ -11,6 +11,10 @@ OFFICIAL = os.path.join(ROOT, '..', 'shared', 'wavegan_sc09_official')
 sys.path.insert(0, ROOT)
 
 
+# The default recovery loss reads classifier layers a tiny two-stage classifier does not have.
+TINY_RECOVERY = ['--perceptual_layers=stem,stage1,stage2,pool']
+
+
 def run_script(script, *flags, check=True, timeout=600):
     """Run one of the project's scripts in a subprocess; return the CompletedProcess."""
     result = subprocess.run([sys.executable, os.path.join(ROOT, script), *flags], cwd=ROOT,
@@ -52,5 +56,5 @@ def tiny_models(tmp_path_factory, fsdd_small):
                f'--classifier_path={paths["classifier_path"]}', f'--inverse_dir={folder / "inverse"}',
                f'--log_dir={paths["logs"]}/inverse', f'--waves_dir={paths["waves"]}', '--epochs=2',
                '--steps_per_epoch=2', '--batch_size=4', '--resnet_widths=4,8', '--resnet_blocks=1,1',
-               '--perceptual_layers=stem,stage1,stage2')
+               '--perceptual_layers=stem,stage1,stage2', '--linear_readout_clips=64')
     return paths

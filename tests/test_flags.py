@@ -49,7 +49,8 @@ def test_parse_value_round_trips(i, f, b, s):
 
 
 @pytest.mark.parametrize('script', ['generate.py', 'train_wavegan.py', 'train_sc09_classifier.py', 'train.py',
-                                    'latent_vector_recovery.py', 'calculate_metrics.py'])
+                                    'latent_vector_recovery.py', 'calculate_metrics.py',
+                                    'benchmarks/recovery.py', 'benchmarks/generator_quality.py'])
 def test_every_script_lists_its_settings_with_help(script):
     out = run_script(script, '--help').stdout
     assert '--seed' in out and '--config=paper' in out
@@ -58,3 +59,17 @@ def test_every_script_lists_its_settings_with_help(script):
 def test_scripts_refuse_an_unknown_flag_before_work():
     result = run_script('generate.py', '--num_sample=3', check=False)
     assert result.returncode != 0 and '--num_sample: no such setting' in result.stderr
+
+
+def test_paper_recovery_preset_switches_the_recipe_and_keeps_our_models():
+    settings = {'gauss_newton_iterations': 10, 'recovery_loss': 'perceptual', 'lbfgs_bounded': True,
+                'checkpoint_dir': 'checkpoint'}
+    overrides = parse_flags(['--config=paper_recovery'], settings)
+    assert overrides == {'gauss_newton_iterations': 0, 'recovery_loss': 'paper', 'lbfgs_bounded': False}
+
+
+def test_impossible_recovery_settings_are_refused_before_work():
+    result = run_script('latent_vector_recovery.py', '--recovery_loss=spectral', check=False)
+    assert result.returncode != 0 and 'expected one of perceptual, waveform, paper' in result.stderr
+    result = run_script('benchmarks/recovery.py', '--rows=hybrid,best', check=False)
+    assert result.returncode != 0 and "unknown rows ['best']" in result.stderr

@@ -1,12 +1,13 @@
 import numpy as np
 
-from models.resnet import load_model
+from models.resnet import load_model, resnet
 from models.tf1_loader import export_generator, load_generator
 from models.wavegan import init_generator_weights
 from utils import metrics
 from utils.data import load_clips, split_files
 from utils.losses import perceptual_loss, perceptual_model, waveform_sse
-from utils.recovery import random_z, recover, synthesize
+from utils.recovery import gauss_newton, random_z, recover, synthesize
+from utils.training import fit_linear_readout
 
 
 def test_perceptual_loss_is_zero_for_identical_clips_and_grows_with_noise(tiny_models, fsdd_small):
@@ -46,3 +47,42 @@ def test_metrics_on_known_cases():
     assert abs(metrics.inception_score(uniform) - 1) < 1e-6
     assert abs(metrics.inception_score(confident) - 10) < 1e-3
     assert metrics.accuracy(confident, np.arange(10)) == 1.0
+
+
+def tiny_generator(folder, seed=5):
+    export_generator(init_generator_weights(4, seed=seed), str(folder))
+    return load_generator(str(folder))
+
+
+def test_gauss_newton_converges_to_the_exact_z(tmp_path):
+    generator = tiny_generator(tmp_path)
+    rng = np.random.default_rng(2)
+    z_true = random_z(3, rng)
+    audio = synthesize(generator, z_true)
+    z_start = np.clip(z_true + rng.normal(0, 0.2, z_true.shape), -1, 1).astype(np.float32)
+    z = gauss_newton(generator, audio, z_start, iterations=10)
+    assert np.median(metrics.latent_mse(z_true, z)) < 1e-6
+    assert np.all(metrics.snr_db(audio, synthesize(generator, z)) > 60)
+
+
+def test_hybrid_recovery_of_synthesized_clips_is_near_exact(tmp_path):
+    """Network with its closed-form linear readout, then Gauss-Newton: z to within 1e-4 MSE."""
+    generator = tiny_generator(tmp_path)
+    network = resnet(100, widths=(4, 8), blocks=(1, 1), linear_readout=True)
+    fit_linear_readout(network, generator, clips=1000)
+    z_true = random_z(4, np.random.default_rng(3))
+    audio = synthesize(generator, z_true)
+    z_network = recover(audio, 'network', generator, waveform_sse, network)
+    assert np.median(metrics.latent_mse(z_true, z_network)) < 0.1  # z = 0 scores 0.333
+    z = recover(audio, 'hybrid', generator, waveform_sse, network, max_iter=10, gauss_newton_iterations=10)
+    assert np.median(metrics.latent_mse(z_true, z)) < 1e-4
+    assert np.all(metrics.snr_db(audio, synthesize(generator, z)) > 40)
+
+
+def test_stoi_is_one_for_identical_speech_and_undefined_without_enough_sound(fsdd_small):
+    clips, _, _, _ = load_clips(split_files(fsdd_small, 'test')[:2])
+    np.testing.assert_allclose(metrics.stoi(clips, clips), 1, atol=1e-6)
+    assert np.all(metrics.stoi(clips, 0.5 * clips + 0.05 * np.random.default_rng(0).normal(size=clips.shape)) < 0.99)
+    blip = np.zeros((1, 16384), np.float32)
+    blip[0, :800] = np.sin(np.arange(800) / 3)
+    assert np.isnan(metrics.stoi(blip, blip)[0])

@@ -1,12 +1,15 @@
 """Each script runs end to end on a few FSDD clips with tiny models and writes what it promises."""
 import json
 import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import run_script
+from conftest import ROOT, TINY_RECOVERY, run_script
 
 
 def test_train_wavegan_exports_the_official_format_and_resumes(tiny_models, fsdd_small):
@@ -42,7 +45,7 @@ def test_generate_writes_16k_wavs_and_their_z(tiny_models, tmp_path):
 @pytest.mark.parametrize('flags, method', [(['--gradient=False'], 'network'),
                                            (['--inverse_mapping=False'], 'gradient'),
                                            ([], 'hybrid'),
-                                           (['--recovery_loss=paper', '--lbfgs_bounded=False'], 'hybrid')])
+                                           (['--config=paper_recovery'], 'hybrid')])
 def test_latent_vector_recovery_inverts_a_folder(tiny_models, fsdd_small, tmp_path, flags, method):
     inputs = tmp_path / 'in'
     inputs.mkdir()
@@ -50,7 +53,7 @@ def test_latent_vector_recovery_inverts_a_folder(tiny_models, fsdd_small, tmp_pa
         os.symlink(os.path.join(fsdd_small, name), inputs / name)
     run_script('latent_vector_recovery.py', f'--files={inputs}', f'--out_dir={tmp_path / "out"}',
                f'--checkpoint_dir={tiny_models["checkpoint_dir"]}', f'--inverse_path={tiny_models["inverse_path"]}',
-               f'--classifier_path={tiny_models["classifier_path"]}', '--max_iter=5', *flags)
+               f'--classifier_path={tiny_models["classifier_path"]}', '--max_iter=5', *TINY_RECOVERY, *flags)
     for name in ('3_george_0', '8_jackson_0'):
         assert sf.info(str(tmp_path / 'out' / method / f'{name}_reconstruction.wav')).samplerate == 16000
         assert np.load(tmp_path / 'out' / method / f'{name}_z.npy').shape == (100,)
@@ -75,15 +78,15 @@ def test_calculate_metrics_prints_and_writes_the_table(tiny_models, fsdd_small, 
     out = run_script('calculate_metrics.py', f'--synth={synth}', f'--data_dir={fsdd_small}',
                      f'--checkpoint_dir={tiny_models["checkpoint_dir"]}', f'--inverse_path={tiny_models["inverse_path"]}',
                      f'--classifier_path={tiny_models["classifier_path"]}', '--num_clips=4', '--max_iter=5',
-                     f'--results_dir={tmp_path}').stdout
-    for name in ('audio MSE', 'spectrogram SSIM', 'classifier accuracy', 'inception score'):
+                     '--gauss_newton_iterations=2', f'--results_dir={tmp_path}', *TINY_RECOVERY).stdout
+    for name in ('audio MSE', 'spectrogram SSIM', 'STOI', 'classifier accuracy', 'inception score'):
         assert name in out
     results = json.load(open(tmp_path / f'{"synth" if synth else "real"}_hybrid.json'))['results']
     assert results['clips'] == 4 and 0 <= results['classifier accuracy'] <= 1
     if synth:
-        assert 0 <= results['latent MSE'] < 2
+        assert 0 <= results['latent MSE (median)'] < 2
     else:
-        assert results['latent MSE'] is None
+        assert results['latent MSE (median)'] is None
 
 
 def test_train_and_classifier_resume_from_their_last_epoch(tiny_models, fsdd_small, tmp_path):
@@ -113,3 +116,40 @@ def test_missing_models_and_layers_are_refused_in_one_line(tiny_models, fsdd_sma
                         f'--classifier_path={tiny_models["classifier_path"]}', f'--inverse_dir={tmp_path}/inv',
                         '--perceptual_layers=stage4', check=False)
     assert result.returncode == 2 and "no layers ['stage4']" in result.stderr and 'Traceback' not in result.stderr
+
+
+def test_recovery_benchmark_writes_every_row(tiny_models, tmp_path):
+    run_script('benchmarks/recovery.py', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+               f'--inverse_path={tiny_models["inverse_path"]}', f'--classifier_path={tiny_models["classifier_path"]}',
+               f'--data_dir={tiny_models["data_dir"]}', '--synth_clips=3', '--real_clips=3', '--max_iter=3',
+               '--gauss_newton_iterations=1', f'--results_dir={tmp_path}', *TINY_RECOVERY)
+    results = json.load(open(tmp_path / 'recovery.json'))['results']
+    assert [(r['set'].split()[0], r['row']) for r in results] == \
+        [(s, r) for s in ('synthesized', 'real') for r in ('random', 'network', 'gradient', 'hybrid', 'paper')]
+    assert all(r['clips'] == 3 and (r['STOI'] is None or -1 <= r['STOI'] <= 1) for r in results)
+    hybrid = results[3]
+    assert hybrid['latent MSE (median)'] < 1e-3 and hybrid['SNR dB (median)'] > 40
+    assert '| synthesized | hybrid |' in open(tmp_path / 'recovery.md').read()
+
+
+def test_a_killed_training_resumes_from_its_last_checkpoint(tiny_models, fsdd_small, tmp_path):
+    state = tmp_path / 'inverse' / 'state.json'
+    flags = [f'--data_dir={fsdd_small}', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+             f'--classifier_path={tiny_models["classifier_path"]}', f'--inverse_dir={tmp_path / "inverse"}',
+             f'--log_dir={tmp_path}/logs', f'--waves_dir={tmp_path}/waves', '--steps_per_epoch=1',
+             '--batch_size=4', '--resnet_widths=4,8', '--resnet_blocks=1,1', '--perceptual_layers=stem,stage1,stage2',
+             '--linear_readout_clips=64']
+    process = subprocess.Popen([sys.executable, 'train.py', *flags, '--epochs=1000'], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        while not (state.is_file() and json.load(open(state))['epoch'] >= 2):
+            assert process.poll() is None and time.time() < deadline, 'training ended or stalled before epoch 2'
+            time.sleep(0.2)
+    finally:
+        process.kill()
+        process.wait()
+    stopped = json.load(open(state))['epoch']
+    out = run_script('train.py', *flags, f'--epochs={stopped + 1}').stdout
+    assert f'resuming from {tmp_path / "inverse" / "last.keras"} after epoch {stopped}' in out
+    assert f'epoch {stopped + 1}:' in out and json.load(open(state))['epoch'] == stopped + 1

@@ -14,10 +14,24 @@ from utils.errors import UserError, report_user_errors
 
 FLAG_TYPES = (bool, int, float, str)
 
-# The paper's published recipe (see ../shared/PAPER_NOTES.md), for users with the official checkpoint.
-# Each script takes the keys it declares and ignores the rest.
+RECOVERY_LOSSES = ('perceptual', 'waveform', 'paper')
+
+# The paper's recovery recipe (see ../shared/PAPER_NOTES.md): its loss, unbounded L-BFGS, 200 iterations.
+PAPER_RECOVERY = dict(
+    gauss_newton_iterations=0,
+    lbfgs_bounded=False,
+    max_iter=200,
+    recovery_loss='paper',
+    perceptual_layers='input,stem,stage1,stage2',
+    perceptual_weight=1.0,
+)
+
+# The paper's published recipe, for users with the official checkpoint; 'paper_recovery' keeps our
+# models and data and recovers z as the paper did. Each script takes the keys it declares.
 PRESETS = {
+    'paper_recovery': PAPER_RECOVERY,
     'paper': dict(
+        **PAPER_RECOVERY,
         checkpoint_dir='checkpoint_sc09',
         data_dir='datasets/sc09',
         train_split='train',
@@ -39,11 +53,8 @@ PRESETS = {
         learning_rate=1e-3,
         classifier_epochs=100,
         epochs=250,
-        perceptual_layers='input,stem,stage1,stage2',
         latent_loss_weight=1.0,
-        lbfgs_bounded=False,
-        max_iter=200,
-        recovery_loss='paper',
+        linear_readout=False,
     ),
 }
 

@@ -2,7 +2,7 @@
 import tensorflow as tf
 
 from models.resnet import activation_model
-from utils.features import stft
+from utils.features import log_power_spectrogram, stft
 
 
 def perceptual_model(classifier, layer_names):
@@ -34,4 +34,17 @@ def paper_recovery_loss(features, perceptual_weight):
         spectral = tf.reduce_mean(tf.abs(tf.abs(stft(original)) - tf.abs(stft(reconstruction))), axis=[1, 2])
         waveform = tf.reduce_mean(tf.abs(original - reconstruction), axis=-1)
         return perceptual_weight * perceptual_loss(features, original, reconstruction) + spectral + waveform
+    return loss
+
+
+def log_spectral_mse(original, reconstruction):
+    """Mean squared difference of the clips' log10-power spectrograms (what the log-spectral distance measures)."""
+    return tf.reduce_mean((log_power_spectrogram(original) - log_power_spectrogram(reconstruction)) ** 2, axis=[1, 2])
+
+
+def perceptual_recovery_loss(features, spectral_weight, perceptual_weight):
+    """Our objective for clips G cannot make exactly: log-spectral MSE + perceptual MAE (deep layers too)."""
+    def loss(original, reconstruction):
+        return (spectral_weight * log_spectral_mse(original, reconstruction)
+                + perceptual_weight * perceptual_loss(features, original, reconstruction))
     return loss

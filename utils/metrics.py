@@ -54,3 +54,41 @@ def inception_score(probabilities, splits=1, eps=1e-12):
 
 def accuracy(probabilities, labels):
     return float(np.mean(np.argmax(probabilities, axis=-1) == np.asarray(labels)))
+
+
+def stoi(original, reconstruction, sample_rate=16000):
+    """Per-clip short-time objective intelligibility (Taal et al. 2011) of the reconstruction.
+
+    STOI needs 30 frames (384 ms) of sound after it drops silent frames; for a clip with less it
+    is undefined, and this returns NaN there (pystoi would return 1e-5).
+    """
+    import warnings
+    from pystoi import stoi as clip_stoi
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # pystoi warns about each clip with too little sound
+        scores = np.array([clip_stoi(a.astype(np.float64), b.astype(np.float64), sample_rate)
+                           for a, b in zip(original, reconstruction)])
+    return np.where(scores == 1e-5, np.nan, scores)
+
+
+def recovery_report(originals, reconstructions, probabilities, labels, seconds, z_true=None, z=None):
+    """Every recovery metric of one method on one set of clips, as a dict of floats (None: not known)."""
+    snr = snr_db(originals, reconstructions)
+    latent = latent_mse(z_true, z) if z_true is not None else None
+    intelligibility = stoi(originals, reconstructions)
+    return {
+        'clips': len(originals),
+        'latent MSE (median)': float(np.median(latent)) if latent is not None else None,
+        'latent MSE (mean)': float(np.mean(latent)) if latent is not None else None,
+        'audio MSE': float(np.mean(audio_mse(originals, reconstructions))),
+        'SNR dB (median)': float(np.median(snr)),
+        'clips above 30 dB': float(np.mean(snr > 30)),
+        'spectrogram SSIM': float(np.mean(spectrogram_ssim(originals, reconstructions))),
+        'log-spectral distance': float(np.mean(log_spectral_distance(originals, reconstructions))),
+        'STOI': float(np.nanmean(intelligibility)) if np.isfinite(intelligibility).any() else None,
+        'clips with STOI': int(np.isfinite(intelligibility).sum()),
+        'classifier accuracy': accuracy(probabilities, labels),
+        'inception score': inception_score(probabilities),
+        'seconds per clip': seconds / len(originals),
+        'clips per second': len(originals) / max(seconds, 1e-9),
+    }

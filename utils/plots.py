@@ -25,3 +25,11 @@ def save_comparison(path, original, reconstruction, title=''):
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=80))
     plt.close(fig)
+
+
+def spectrogram_images(audio):
+    """Log-power spectrograms as images for TensorBoard: [N, 129 bins (low at the bottom), 128 frames, 1] in [0, 1]."""
+    specs = log_power_spectrogram(np.asarray(audio, np.float32)).numpy()
+    low, high = np.percentile(specs, 1), specs.max()
+    images = np.clip((specs - low) / max(high - low, 1e-6), 0, 1)
+    return np.flip(np.transpose(images, (0, 2, 1)), axis=1)[..., None]

@@ -5,6 +5,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from models.wavegan import LATENT_DIM
+from utils.flags import RECOVERY_LOSSES
 
 METHODS = ('network', 'gradient', 'hybrid')
 
@@ -58,22 +59,95 @@ def lbfgs(generator, loss_fn, target, z0, max_iter, bounded=True):
     return result.x.reshape(shape).astype(np.float32)
 
 
+def jacobian(generator, z, chunk=8):
+    """dG(z)/dz of each clip, [N, 16384, 100] float64, by forward-mode differentiation (100 tangents a clip)."""
+    @tf.function(reduce_retracing=True)
+    def jvps(part):
+        n = tf.shape(part)[0]
+        primals = tf.repeat(part, LATENT_DIM, axis=0)
+        tangents = tf.tile(tf.eye(LATENT_DIM), [n, 1])
+        with tf.autodiff.ForwardAccumulator(primals, tangents) as accumulator:
+            audio = generator(primals)
+        return tf.transpose(tf.reshape(accumulator.jvp(audio), [n, LATENT_DIM, -1]), [0, 2, 1])
+    return np.concatenate([jvps(tf.constant(z[i:i + chunk])).numpy().astype(np.float64)
+                           for i in range(0, len(z), chunk)])
+
+
+def gauss_newton(generator, target, z0, iterations, bounded=True, converged_snr=90.0, patience=2, hopeless_snr=10.0):
+    """Levenberg-Marquardt on the waveform residual G(z) - x: exact recovery of clips that G can make.
+
+    The generator's Jacobian is ill-conditioned (many tiny singular values), which stalls first-order
+    methods; a Gauss-Newton step solves the local linear model exactly and converges quadratically
+    near a zero-residual solution. Each clip has its own damping; bounded projects z onto [-1, 1].
+    Clips already fitted to converged_snr dB stop early, and so do clips still under hopeless_snr dB
+    after `patience` steps (real speech, which G cannot make exactly).
+    """
+    z = np.clip(z0, -1, 1) if bounded else z0.copy()
+    energy = np.sum(target.astype(np.float64) ** 2, axis=1) + 1e-12
+    residual = synthesize(generator, z).astype(np.float64) - target
+    loss = np.sum(residual ** 2, axis=1)
+    damping = np.full(len(z), 1e-2)
+    for iteration in range(iterations):
+        snr = 10 * np.log10(energy / (loss + 1e-30))
+        active = np.flatnonzero((snr < converged_snr) & ((iteration < patience) | (snr >= hopeless_snr)))
+        if not len(active):
+            break
+        u, s, vt = np.linalg.svd(jacobian(generator, z[active]), full_matrices=False)
+        projected = np.einsum('bki,bk->bi', u, residual[active])
+        trying = np.ones(len(active), bool)
+        for _ in range(6):  # raise the damping of clips whose step did not lower their loss
+            lam = damping[active, None] * s[:, :1] ** 2
+            step = -np.einsum('bji,bj->bi', vt, s * projected / (s ** 2 + lam))
+            candidate = z[active] + step
+            if bounded:
+                candidate = np.clip(candidate, -1, 1)
+            candidate = candidate.astype(np.float32)
+            new_residual = synthesize(generator, candidate).astype(np.float64) - target[active]
+            new_loss = np.sum(new_residual ** 2, axis=1)
+            better = trying & (new_loss < loss[active])
+            index = active[better]
+            z[index], residual[index], loss[index] = candidate[better], new_residual[better], new_loss[better]
+            damping[index] = np.maximum(damping[index] / 3, 1e-9)
+            damping[active[trying & ~better]] *= 10
+            trying &= ~better
+            if not trying.any():
+                break
+    return z
+
+
 def recover(audio, method, generator, loss_fn, network=None, max_iter=200, bounded=True,
-            batch_size=32, seed=0):
-    """Recover z [N, 100] for clips [N, 16384] by 'network', 'gradient' or 'hybrid'."""
+            batch_size=32, seed=0, gauss_newton_iterations=0, fallback_snr=20.0):
+    """Recover z [N, 100] for clips [N, 16384] by 'network', 'gradient' or 'hybrid'.
+
+    The starting z (the network's, or random) is refined by gauss_newton_iterations of Gauss-Newton
+    on the waveform, then, for the clips that are still below fallback_snr dB (clips G cannot make
+    exactly, such as real speech), by max_iter iterations of L-BFGS on loss_fn from the starting z.
+    With gauss_newton_iterations=0 every clip gets L-BFGS, as in the paper.
+    """
     if method not in METHODS:
         raise ValueError(f'unknown recovery method {method!r}: expected one of {METHODS}')
     if method in ('network', 'hybrid'):
-        z = predict_z(network, audio)
+        start = predict_z(network, audio)
     else:
-        z = random_z(len(audio), np.random.default_rng(seed))
+        start = random_z(len(audio), np.random.default_rng(seed))
     if method == 'network':
-        return z
+        return start
+    z = start.copy()
     chunks = range(0, len(audio), batch_size)
-    for start in tqdm(chunks, desc=f'L-BFGS ({method})', unit='batch', leave=False, disable=len(chunks) < 2):
-        part = slice(start, start + batch_size)
-        z[part] = lbfgs(generator, loss_fn, audio[part], z[part], max_iter, bounded)
+    for first in tqdm(chunks, desc=f'recovering ({method})', unit='batch', leave=False, disable=len(chunks) < 2):
+        part = np.arange(first, min(first + batch_size, len(audio)))
+        if gauss_newton_iterations:
+            z[part] = gauss_newton(generator, audio[part], z[part], gauss_newton_iterations, bounded)
+            part = part[snr_of(generator, audio[part], z[part]) < fallback_snr]
+        if len(part) and max_iter:
+            z[part] = lbfgs(generator, loss_fn, audio[part], start[part], max_iter, bounded)
     return z
+
+
+def snr_of(generator, audio, z):
+    """SNR in dB of G(z) against each clip."""
+    noise = np.sum((synthesize(generator, z) - audio) ** 2, axis=1)
+    return 10 * np.log10((np.sum(audio ** 2, axis=1) + 1e-12) / (noise + 1e-12))
 
 
 def synthesize(generator, z, batch_size=64):
@@ -81,11 +155,15 @@ def synthesize(generator, z, batch_size=64):
     return np.concatenate([generator(z[i:i + batch_size]).numpy() for i in range(0, len(z), batch_size)])
 
 
-def recovery_objective(kind, classifier=None, perceptual_layers=(), perceptual_weight=1.0):
-    """The per-clip loss L-BFGS minimises: 'waveform' (sum of squared errors) or the paper's."""
-    from utils.losses import paper_recovery_loss, perceptual_model, waveform_sse
+def recovery_objective(kind, classifier=None, perceptual_layers=(), perceptual_weight=1.0, spectral_weight=1.0):
+    """The per-clip loss L-BFGS minimises: 'perceptual' (log-spectral + classifier activations),
+    'waveform' (sum of squared errors) or 'paper' (perceptual + STFT + waveform MAE)."""
+    from utils.losses import paper_recovery_loss, perceptual_model, perceptual_recovery_loss, waveform_sse
     if kind == 'waveform':
         return waveform_sse
     if kind == 'paper':
         return paper_recovery_loss(perceptual_model(classifier, perceptual_layers), perceptual_weight)
-    raise ValueError(f'unknown recovery loss {kind!r}: expected waveform or paper')
+    if kind == 'perceptual':
+        return perceptual_recovery_loss(perceptual_model(classifier, perceptual_layers), spectral_weight,
+                                        perceptual_weight)
+    raise ValueError(f'unknown recovery loss {kind!r}: expected one of {RECOVERY_LOSSES}')

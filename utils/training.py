@@ -3,10 +3,14 @@ import json
 import os
 
 import keras
+import numpy as np
+from tqdm import tqdm
 
 from models.resnet import resnet
-from utils.audio import atomic_write, save_text
+from models.wavegan import LATENT_DIM
+from utils.audio import CLIP_LENGTH, atomic_write, save_text
 from utils.flags import int_list
+from utils.recovery import synthesize
 
 
 def build_resnet(settings, outputs, output_activation=None, name='resnet'):
@@ -14,7 +18,41 @@ def build_resnet(settings, outputs, output_activation=None, name='resnet'):
     return resnet(outputs, output_activation, widths=int_list(settings['resnet_widths']),
                   blocks=int_list(settings['resnet_blocks']), stem=settings['resnet_stem'],
                   features=settings['features'], feature_channels=settings['feature_channels'],
-                  normalize=settings['peak_normalize'], name=name)
+                  normalize=settings['peak_normalize'], linear_readout=settings.get('linear_readout', False),
+                  name=name)
+
+
+def fit_linear_readout(network, generator, clips, ridge=1e-4, seed=0, batch_size=2000):
+    """Set the network's frozen 'linear_readout' layer to the ridge regression of z on raw audio G(z).
+
+    The least-squares linear map from the waveform to z, in closed form over `clips` synthesized
+    clips, already recovers z far better than gradient descent trains a network to (the waveform's
+    phase carries z); `ridge` is relative to the mean eigenvalue of the audio's covariance.
+    """
+    rng = np.random.default_rng(seed)
+    z = rng.uniform(-1, 1, (clips, LATENT_DIM)).astype(np.float32)
+    if clips < CLIP_LENGTH:  # fewer clips than samples: solve in the clips' space
+        audio = synthesize(generator, z)
+        mean_audio, mean_z = audio.mean(axis=0), z.mean(axis=0)
+        audio -= mean_audio
+        gram = (audio @ audio.T).astype(np.float64)
+        gram[np.diag_indices_from(gram)] += ridge * np.trace(gram) / clips
+        kernel = audio.T.astype(np.float64) @ np.linalg.solve(gram, z - mean_z)
+    else:  # the audio's covariance, summed batch by batch: memory stays near two 16384^2 matrices
+        gram, cross = np.zeros((CLIP_LENGTH, CLIP_LENGTH)), np.zeros((CLIP_LENGTH, LATENT_DIM))
+        sum_audio = np.zeros(CLIP_LENGTH)
+        for first in tqdm(range(0, clips, batch_size), desc='linear readout', unit='batch'):
+            audio = synthesize(generator, z[first:first + batch_size])
+            gram += audio.T @ audio
+            cross += audio.T @ z[first:first + batch_size]
+            sum_audio += audio.sum(axis=0)
+        mean_audio, mean_z = sum_audio / clips, z.mean(axis=0)
+        gram -= clips * np.outer(mean_audio, mean_audio)
+        cross -= clips * np.outer(mean_audio, mean_z)
+        gram[np.diag_indices_from(gram)] += ridge * np.trace(gram) / CLIP_LENGTH
+        kernel = np.linalg.solve(gram, cross)  # scipy's OpenBLAS segfaults on this size
+    network.get_layer('linear_readout').set_weights([kernel.astype(np.float32),
+                                                     (mean_z - mean_audio @ kernel).astype(np.float32)])
 
 
 def save_model(model, path):
