@@ -26,7 +26,7 @@ split = 'test'                 # FSDD: takes 0-4, 300 clips
 extra_dir = ''                 # another folder of real clips (labels from file or folder names)
 synth_clips = 200
 real_clips = 0                 # 0: every clip of the split
-rows = 'random,network,gradient,hybrid,paper'
+rows = 'random,network,gradient,hybrid,paper'  # any of ROW_NAMES
 # our recovery recipe, as in latent_vector_recovery.py; the 'paper' row replaces it with PAPER_RECOVERY
 max_iter = 200
 gauss_newton_iterations = 10
@@ -41,13 +41,14 @@ batch_size = 32
 seed = 0
 # -----------------------------------------------------------------------------
 
+ROW_NAMES = ('random', 'network', 'gradient', 'hybrid', 'paper')
 
 
 def validate(s):
     from utils.flags import FlagError
-    unknown = set(s['rows'].split(',')) - {'random', 'network', 'gradient', 'hybrid', 'paper'}
+    unknown = set(s['rows'].split(',')) - set(ROW_NAMES)
     if unknown:
-        raise FlagError(f'--rows: unknown rows {sorted(unknown)}; known: random,network,gradient,hybrid,paper')
+        raise FlagError(f'--rows: unknown rows {sorted(unknown)}; known: {",".join(ROW_NAMES)}')
 
 
 config = configure(globals(), validate=validate)
@@ -68,7 +69,7 @@ RECIPE_KEYS = ('max_iter', 'gauss_newton_iterations', 'fallback_snr', 'lbfgs_bou
 OURS = {k: config[k] for k in RECIPE_KEYS}
 PAPER = {**OURS, **PAPER_RECOVERY}
 ROWS = {'random': ('random', OURS), 'network': ('network', OURS), 'gradient': ('gradient', OURS),
-        'hybrid': ('hybrid', OURS), 'paper': ('hybrid', PAPER)}
+        'hybrid': ('hybrid', OURS), 'paper': ('hybrid', PAPER)}  # row -> (method, recipe)
 
 generator = load_generator(checkpoint_dir)
 classifier = load_model(classifier_path, 'python train_sc09_classifier.py')

@@ -86,4 +86,4 @@ def normalize_level(audio, low=0.2, high=1.0, peak=0.95):
     can be recovered exactly), while a whisper-quiet or clipped recording is brought to its range.
     """
     top = np.max(np.abs(audio), axis=-1, keepdims=True)
-    return np.where((top < low) | (top > high), audio * (peak / np.maximum(top, 1e-6)), audio).astype(audio.dtype)
+    return np.where((top < low) | (top > high), normalize_peak(audio, peak), audio).astype(audio.dtype)

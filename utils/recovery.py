@@ -1,4 +1,6 @@
 """Latent vector recovery: the inverse-mapping network, L-BFGS on z, or both (hybrid)."""
+import functools
+
 import numpy as np
 import scipy.optimize
 import tensorflow as tf
@@ -6,6 +8,7 @@ from tqdm import tqdm
 
 from models.wavegan import LATENT_DIM
 from utils.flags import RECOVERY_LOSSES
+from utils.metrics import snr_db
 
 METHODS = ('network', 'gradient', 'hybrid')
 
@@ -61,6 +64,14 @@ def lbfgs(generator, loss_fn, target, z0, max_iter, bounded=True):
 
 def jacobian(generator, z, chunk=8):
     """dG(z)/dz of each clip, [N, 16384, 100] float64, by forward-mode differentiation (100 tangents a clip)."""
+    jvps = jacobian_function(generator)
+    return np.concatenate([jvps(tf.constant(z[i:i + chunk])).numpy().astype(np.float64)
+                           for i in range(0, len(z), chunk)])
+
+
+@functools.lru_cache(maxsize=None)
+def jacobian_function(generator):
+    """The traced function behind `jacobian`, made once per generator rather than at every step."""
     @tf.function(reduce_retracing=True)
     def jvps(part):
         n = tf.shape(part)[0]
@@ -69,8 +80,7 @@ def jacobian(generator, z, chunk=8):
         with tf.autodiff.ForwardAccumulator(primals, tangents) as accumulator:
             audio = generator(primals)
         return tf.transpose(tf.reshape(accumulator.jvp(audio), [n, LATENT_DIM, -1]), [0, 2, 1])
-    return np.concatenate([jvps(tf.constant(z[i:i + chunk])).numpy().astype(np.float64)
-                           for i in range(0, len(z), chunk)])
+    return jvps
 
 
 def gauss_newton(generator, target, z0, iterations, bounded=True, converged_snr=90.0, patience=2, hopeless_snr=10.0):
@@ -138,16 +148,10 @@ def recover(audio, method, generator, loss_fn, network=None, max_iter=200, bound
         part = np.arange(first, min(first + batch_size, len(audio)))
         if gauss_newton_iterations:
             z[part] = gauss_newton(generator, audio[part], z[part], gauss_newton_iterations, bounded)
-            part = part[snr_of(generator, audio[part], z[part]) < fallback_snr]
+            part = part[snr_db(audio[part], synthesize(generator, z[part])) < fallback_snr]
         if len(part) and max_iter:
             z[part] = lbfgs(generator, loss_fn, audio[part], start[part], max_iter, bounded)
     return z
-
-
-def snr_of(generator, audio, z):
-    """SNR in dB of G(z) against each clip."""
-    noise = np.sum((synthesize(generator, z) - audio) ** 2, axis=1)
-    return 10 * np.log10((np.sum(audio ** 2, axis=1) + 1e-12) / (noise + 1e-12))
 
 
 def synthesize(generator, z, batch_size=64):
