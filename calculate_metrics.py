@@ -7,6 +7,11 @@ and `gradient` pick the method as in the paper (both true: hybrid).
     python calculate_metrics.py
     python calculate_metrics.py --synth=False --gradient=False
     python calculate_metrics.py --config=paper_recovery      # the paper's recovery recipe
+
+Across machines: run `--num_workers=N --worker_index=K` (or under TF_CONFIG) for every K; each
+worker recovers its share of the clips and writes partial results; then `--merge=True` prints the
+table of the whole set. Clips are dealt out in whole batches, so the merged table equals a single
+run's (the timings aside: seconds add up over workers).
 """
 import os
 
@@ -33,6 +38,9 @@ classifier_path = 'classifier_checkpoint/classifier.keras'
 normalize = True               # scale real clips peaking outside [0.2, 1] (G's range) to 0.95
 batch_size = 32
 results_dir = 'logs/metrics'   # where the table is written as JSON and markdown
+num_workers = 0                # split the clips across workers (0: from TF_CONFIG, else 1)
+worker_index = 0               # this worker's share, 0 .. num_workers - 1
+merge = False                  # merge the workers' partial results in results_dir into one table
 seed = 0
 # -----------------------------------------------------------------------------
 
@@ -43,6 +51,8 @@ def validate(s):
         raise FlagError('--inverse_mapping and --gradient are both False: nothing would recover z')
     if s['num_clips'] < 2 or s['max_iter'] < 1 or s['batch_size'] < 1:
         raise FlagError('--num_clips must be at least 2, --max_iter and --batch_size at least 1')
+    if s['num_workers'] < 0 or not 0 <= s['worker_index'] < max(s['num_workers'], 1):
+        raise FlagError('--worker_index must be 0 to --num_workers - 1')
 
 
 config = configure(globals(), validate=validate)
@@ -51,61 +61,79 @@ import time
 
 import numpy as np
 
-from models.resnet import load_model
+from models.resnet import load_classifier, load_inverse_mapping
 from models.tf1_loader import load_generator
-from utils.audio import save_text
-from utils.data import load_clips, normalize_level, split_files
-from utils.flags import name_list
 from utils import metrics
+from utils.data import load_clips, normalize_level, split_files
+from utils.distribute import partial_files, partial_name, share_of, worker_split
+from utils.flags import name_list
 from utils.recovery import method_name, random_z, recover, recovery_objective, synthesize
-from utils.training import save_json
 
 method = method_name(inverse_mapping, gradient)
-rng = np.random.default_rng([seed, 1])  # not the stream gradient-only starts from
-generator = load_generator(checkpoint_dir)
-classifier = load_model(classifier_path, 'python train_sc09_classifier.py')
-network = load_model(inverse_path, 'python train.py') if inverse_mapping else None
-
-
-def classify(audio):
-    return classifier.predict(audio, batch_size=100, verbose=0)
-
-
-if synth:
-    z_true = random_z(num_clips, rng)
-    originals = synthesize(generator, z_true)
-    labels = np.argmax(classify(originals), axis=-1)  # agreement with the original's predicted digit
-else:
-    files = split_files(data_dir, split)
-    files = [files[i] for i in sorted(rng.permutation(len(files))[:num_clips])]
-    originals, labels, _, failures = load_clips(files, desc='reading clips')
-    for failure in failures:
-        print(f'skipped {failure}')
-    if normalize:
-        originals = normalize_level(originals)
-
-objective = recovery_objective(recovery_loss, classifier, name_list(perceptual_layers), perceptual_weight,
-                               spectral_weight)
-started = time.time()
-z = recover(originals, method, generator, objective, network, max_iter, lbfgs_bounded, batch_size, seed,
-            gauss_newton_iterations, fallback_snr)
-seconds = time.time() - started
-reconstructions = synthesize(generator, z)
-probabilities = classify(reconstructions)
-
-results = {'set': 'synthesized' if synth else f'real ({data_dir}, {split})', 'method': method,
-           **metrics.recovery_report(originals, reconstructions, probabilities, labels, seconds,
-                                     z_true if synth else None, z)}
-if not synth:
-    results['accuracy on originals'] = metrics.accuracy(classify(originals), labels)
-
-width = max(len(k) for k in results)
-for name, value in results.items():
-    if value is not None:
-        print(f'{name:<{width}}  {value:.6g}' if isinstance(value, float) else f'{name:<{width}}  {value}')
-
 name = f'{"synth" if synth else "real"}_{method}'
-table = '| metric | value |\n|---|---|\n' + ''.join(f'| {k} | {v} |\n' for k, v in results.items())
-save_json(os.path.join(results_dir, f'{name}.json'), {'settings': config, 'results': results})
-save_text(os.path.join(results_dir, f'{name}.md'), table)
-print(f'written to {results_dir}/{name}.json and .md')
+
+
+def recover_share(num_workers, worker_index):
+    """Recover this worker's share of the clips; return their per-clip measures and the seconds it took."""
+    rng = np.random.default_rng([seed, 1])  # not the streams gradient-only starts from
+    generator = load_generator(checkpoint_dir)
+    classifier = load_classifier(classifier_path)
+    network = load_inverse_mapping(inverse_path) if inverse_mapping else None
+
+    def classify(audio):
+        return classifier.predict(audio, batch_size=100, verbose=0)
+
+    if synth:
+        z_all = random_z(num_clips, rng)
+        ids = share_of(list(range(num_clips)), num_workers, worker_index, batch_size)
+        z_true = z_all[ids]
+        originals = synthesize(generator, z_true)
+        labels = np.argmax(classify(originals), axis=-1)  # agreement with the original's predicted digit
+    else:
+        files = split_files(data_dir, split)
+        files = [files[i] for i in sorted(rng.permutation(len(files))[:num_clips])]
+        ids = share_of(list(range(len(files))), num_workers, worker_index, batch_size)
+        originals, labels, kept, failures = load_clips([files[i] for i in ids], desc='reading clips')
+        for failure in failures:
+            print(f'skipped {failure}')
+        ids = [i for i in ids if files[i] in kept]
+        if normalize:
+            originals = normalize_level(originals)
+        z_true = None
+
+    objective = recovery_objective(recovery_loss, classifier, name_list(perceptual_layers), perceptual_weight,
+                                   spectral_weight)
+    started = time.time()
+    z = recover(originals, method, generator, objective, network, max_iter, lbfgs_bounded, batch_size, seed,
+                gauss_newton_iterations, fallback_snr, clip_ids=ids)
+    seconds = time.time() - started
+    reconstructions = synthesize(generator, z)
+    measures = metrics.clip_measures(originals, reconstructions, classify(reconstructions), labels, z_true, z)
+    if not synth:
+        measures['original_probabilities'] = classify(originals)
+    return measures, seconds
+
+
+def report(measures, seconds, workers=1):
+    results = {'set': 'synthesized' if synth else f'real ({data_dir}, {split})', 'method': method,
+               **metrics.summarize(measures, seconds)}
+    if 'original_probabilities' in measures:
+        results['accuracy on originals'] = metrics.accuracy(measures['original_probabilities'], measures['labels'])
+    if workers > 1:
+        results['workers'] = workers
+    metrics.write_report(results_dir, name, results, config)
+
+
+if merge:
+    paths = partial_files(results_dir, name)
+    report(*metrics.merge_measures(paths), workers=len(paths))
+else:
+    workers, index = worker_split(num_workers, worker_index)
+    measures, seconds = recover_share(workers, index)
+    if workers == 1:
+        report(measures, seconds)
+    else:
+        part = partial_name(name, workers, index)
+        metrics.save_measures(os.path.join(results_dir, f'{part}.npz'), measures, seconds)
+        print(f'worker {index} of {workers}: {len(measures["snr"])} clips; partial results in {results_dir}/{part}.npz '
+              f'(merge them with --merge=True once every worker is done)')

@@ -11,6 +11,7 @@ checkpoint_dir = 'checkpoint'  # infer.meta + model.ckpt (ours, or the official 
 out_dir = 'waves/generated'
 num_samples = 10
 batch_size = 64
+overwrite = False              # replace clips already in out_dir
 seed = 0
 # -----------------------------------------------------------------------------
 
@@ -28,12 +29,18 @@ from tqdm import tqdm
 
 from models.tf1_loader import load_generator
 from utils.audio import save_npy, save_wav
+from utils.errors import UserError
 from utils.recovery import random_z, synthesize
 
+names = [os.path.join(out_dir, f'{i:04d}') for i in range(num_samples)]
+taken = [n + '.wav' for n in names if os.path.exists(n + '.wav')]
+if taken and not overwrite:
+    raise UserError(f'{taken[0]} and {len(taken) - 1} other clips exist; --overwrite=True replaces them, '
+                    f'or choose another --out_dir')
 generator = load_generator(checkpoint_dir)
 z = random_z(num_samples, np.random.default_rng(seed))
 audio = synthesize(generator, z, batch_size)
-for i in tqdm(range(num_samples), desc='writing', unit='clip'):
-    save_wav(os.path.join(out_dir, f'{i:04d}.wav'), audio[i])
-    save_npy(os.path.join(out_dir, f'{i:04d}_z.npy'), z[i])
+for name, clip, clip_z in tqdm(list(zip(names, audio, z)), desc='writing', unit='clip'):
+    save_wav(name + '.wav', clip)
+    save_npy(name + '_z.npy', clip_z)
 print(f'{num_samples} clips and their z written to {out_dir}/')

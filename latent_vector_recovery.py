@@ -8,11 +8,19 @@ channel count are read as 16 kHz mono and padded or cut to 16384 samples. For ea
 writes `{out_dir}/{method}/NAME_reconstruction.wav`, `NAME_z.npy` and `NAME.png` (waveforms and
 spectrograms of the original and its reconstruction).
 
+It prints the metrics of the clips it recovered (SNR, spectrogram SSIM, log-spectral distance,
+STOI) and writes them to `{out_dir}/{method}/metrics.json` and `.md`. Across machines: run
+`--num_workers=N --worker_index=K` (or under TF_CONFIG) for every K, each on its share of the folder
+(whole batches), then `--merge=True` for the table of all of them.
+
     python latent_vector_recovery.py
     python latent_vector_recovery.py --files=my_clips --gradient=False
+    python latent_vector_recovery.py --files=sc09/test --num_workers=4 --worker_index=0   # ... 1, 2, 3
+    python latent_vector_recovery.py --files=sc09/test --num_workers=4 --merge=True
 """
 import os
 import sys
+import time
 
 from utils.flags import configure
 
@@ -35,6 +43,9 @@ spectral_weight = 1.0          # weight of the log-spectral MSE in the 'perceptu
 normalize = True               # scale clips peaking outside [0.2, 1] (G's range) to a peak of 0.95
 batch_size = 32                # clips optimised together
 overwrite = False              # replace existing outputs
+num_workers = 0                # split the folder across workers (0: from TF_CONFIG, else 1)
+worker_index = 0               # this worker's share, 0 .. num_workers - 1
+merge = False                  # merge the workers' partial metrics into one table
 seed = 0
 # -----------------------------------------------------------------------------
 
@@ -49,16 +60,19 @@ def validate(s):
         raise FlagError(f'--recovery_loss={s["recovery_loss"]}: expected one of {", ".join(RECOVERY_LOSSES)}')
     if s['gauss_newton_iterations'] < 0:
         raise FlagError('--gauss_newton_iterations must be at least 0')
+    if s['num_workers'] < 0 or not 0 <= s['worker_index'] < max(s['num_workers'], 1):
+        raise FlagError('--worker_index must be 0 to --num_workers - 1')
 
 
-configure(globals(), validate=validate)
+config = configure(globals(), validate=validate)
 
-from models.resnet import load_model
+from models.resnet import load_classifier, load_inverse_mapping
 from models.tf1_loader import load_generator
+from utils import metrics
 from utils.audio import list_audio_files, save_npy, save_wav
 from utils.data import load_clips, normalize_level
+from utils.distribute import partial_files, partial_name, share_of, worker_split
 from utils.flags import name_list
-from utils.metrics import snr_db
 from utils.plots import save_comparison
 from utils.recovery import method_name, recover, recovery_objective, synthesize
 
@@ -74,32 +88,63 @@ def already_done(path):
     return not overwrite and os.path.isfile(output_stem(path) + '_z.npy')
 
 
-inputs = list_audio_files(files)
-todo = [f for f in inputs if not already_done(f)]
-if len(todo) < len(inputs):
-    print(f'{len(inputs) - len(todo)} clips already recovered in {method_dir}/ (--overwrite=True to redo)')
-audio, _, kept, failures = load_clips(todo, desc='reading clips')
-if normalize and len(audio):
-    audio = normalize_level(audio)
-
-if len(audio):
+def recover_and_save(paths, ids):
+    """Recover the clips of `paths` (ids: their places in the folder) and write each one's outputs;
+    return the per-clip measures, the seconds recovery took and the files that could not be read."""
+    audio, _, kept, failures = load_clips(paths, desc='reading clips')
+    if not len(audio):
+        return None, 0.0, failures
+    ids = [i for path, i in zip(paths, ids) if path in kept]
+    if normalize:
+        audio = normalize_level(audio)
     generator = load_generator(checkpoint_dir)
-    network = load_model(inverse_path, 'python train.py') if inverse_mapping else None
-    classifier = load_model(classifier_path, 'python train_sc09_classifier.py') \
-        if recovery_loss != 'waveform' else None
+    network = load_inverse_mapping(inverse_path) if inverse_mapping else None
+    classifier = load_classifier(classifier_path) if recovery_loss != 'waveform' else None
     objective = recovery_objective(recovery_loss, classifier, name_list(perceptual_layers), perceptual_weight,
-                               spectral_weight)
+                                   spectral_weight)
+    started = time.time()
     z = recover(audio, method, generator, objective, network, max_iter, lbfgs_bounded, batch_size, seed,
-                gauss_newton_iterations, fallback_snr)
+                gauss_newton_iterations, fallback_snr, clip_ids=ids)
+    seconds = time.time() - started
     reconstructions = synthesize(generator, z)
-    snr = snr_db(audio, reconstructions)
-    for path, original, clip_z, reconstruction, clip_snr in zip(kept, audio, z, reconstructions, snr):
+    measures = metrics.clip_measures(audio, reconstructions)
+    for path, original, clip_z, reconstruction, clip_snr in zip(kept, audio, z, reconstructions, measures['snr']):
         stem = output_stem(path)
         save_wav(stem + '_reconstruction.wav', reconstruction)
         save_comparison(stem + '.png', original, reconstruction,
                         f'{os.path.basename(path)}: {method}, SNR {clip_snr:.1f} dB')
         save_npy(stem + '_z.npy', clip_z)
     print(f'{len(kept)} clips recovered ({method}) into {method_dir}/')
+    return measures, seconds, failures
+
+
+def report(measures, seconds, workers=1):
+    results = {'folder': files, 'method': method, **metrics.summarize(measures, seconds)}
+    results = {k: v for k, v in results.items() if v is not None}
+    if workers > 1:
+        results['workers'] = workers
+    metrics.write_report(method_dir, 'metrics', results, config)
+
+
+if merge:
+    paths = partial_files(method_dir, 'metrics')
+    report(*metrics.merge_measures(paths), workers=len(paths))
+    sys.exit(0)
+
+workers, index = worker_split(num_workers, worker_index)
+inputs = list_audio_files(files)
+ids = share_of(list(range(len(inputs))), workers, index, batch_size)
+todo = [i for i in ids if not already_done(inputs[i])]
+if len(todo) < len(ids):
+    print(f'{len(ids) - len(todo)} clips already recovered in {method_dir}/ (--overwrite=True to redo)')
+measures, seconds, failures = recover_and_save([inputs[i] for i in todo], todo)
+if measures is not None and workers == 1:
+    report(measures, seconds)
+elif measures is not None:
+    part = partial_name('metrics', workers, index)
+    metrics.save_measures(os.path.join(method_dir, f'{part}.npz'), measures, seconds)
+    print(f'worker {index} of {workers}: partial metrics in {method_dir}/{part}.npz '
+          f'(merge them with --merge=True once every worker is done)')
 
 if failures:
     print(f'{len(failures)} of {len(todo)} clips could not be read:')

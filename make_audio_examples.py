@@ -5,6 +5,8 @@ them (FSDD's recordings may not be committed); they pass through 8 kHz, as FSDD'
 The synthesized clip of each digit is the sample, among `candidates` random z, that the classifier
 hears as that digit most confidently. Then
 `latent_vector_recovery.py` inverts every original with the network, gradient-only and hybrid.
+Last, `overview.png` (README's opening picture) shows the hybrid recovery of the spoken clip with
+the median SNR and of the synthesized clip with the median latent error: typical, not the best.
 
     python make_audio_examples.py
 """
@@ -29,9 +31,11 @@ configure(globals())
 
 import numpy as np
 
-from models.resnet import load_model
+from models.resnet import load_classifier
 from models.tf1_loader import load_generator
 from utils.audio import fit_length, load_audio, resample, save_npy, save_wav
+from utils.metrics import latent_mse, snr_db
+from utils.plots import save_comparisons
 from utils.data import DIGITS, normalize_peak
 from utils.recovery import random_z, synthesize
 
@@ -50,7 +54,7 @@ for word in DIGITS:
     save_wav(os.path.join(originals, f'{word}_spoken.wav'), normalize_peak(speak(word)))
 
 generator = load_generator(checkpoint_dir)
-classifier = load_model(classifier_path, 'python train_sc09_classifier.py')
+classifier = load_classifier(classifier_path)
 z = random_z(candidates, np.random.default_rng(seed))
 probabilities = classifier.predict(synthesize(generator, z), batch_size=100, verbose=0)
 for digit, word in enumerate(DIGITS):
@@ -63,3 +67,27 @@ for flags in (['--gradient=False'], ['--inverse_mapping=False'], []):
     subprocess.run([sys.executable, 'latent_vector_recovery.py', f'--files={originals}', f'--out_dir={out_dir}',
                     f'--checkpoint_dir={checkpoint_dir}', f'--inverse_path={inverse_path}', '--overwrite=True',
                     *flags], check=True)
+
+
+
+def hybrid_result(word, kind):
+    """(original, hybrid reconstruction, hybrid z) of one example clip."""
+    stem = os.path.join(out_dir, 'hybrid', f'{word}_{kind}')
+    original = load_audio(os.path.join(originals, f'{word}_{kind}.wav'))
+    return original, load_audio(stem + '_reconstruction.wav'), np.load(stem + '_z.npy')
+
+
+def median_word(scores):
+    return sorted(scores, key=scores.get)[len(scores) // 2]
+
+
+spoken = {word: hybrid_result(word, 'spoken') for word in DIGITS}
+synthesized = {word: hybrid_result(word, 'synthesized') for word in DIGITS}
+snr = {word: float(snr_db(original, reconstruction)) for word, (original, reconstruction, _) in spoken.items()}
+error = {word: float(latent_mse(np.load(os.path.join(originals, f'{word}_synthesized_z.npy')), z))
+         for word, (_, _, z) in synthesized.items()}
+a, b = median_word(snr), median_word(error)
+save_comparisons(os.path.join(out_dir, 'overview.png'), [
+    (f'"{a}" spoken (speech synthesis), hybrid, SNR {snr[a]:.1f} dB', *spoken[a][:2]),
+    (f'"{b}" made by G, hybrid, latent MSE {error[b]:.2g}', *synthesized[b][:2])])
+print(f'{out_dir}/overview.png: the median spoken ({a}) and synthesized ({b}) recoveries')

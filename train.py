@@ -7,6 +7,7 @@ originals with their reconstructions in `waves/`. An interrupted run resumes fro
 
     python train.py
     python train.py --config=paper --data_dir=datasets/sc09
+    TF_CONFIG='{...}' python train.py --strategy=multiworker   # on each host (see README)
 """
 import os
 
@@ -32,77 +33,86 @@ linear_readout_clips = 40000   # synthesized clips for that fit (about 5 minutes
 linear_readout_ridge = 1e-4    # its ridge penalty, relative to the audio's mean eigenvalue
 perceptual_layers = 'stem,stage1,stage2,stage3,stage4'  # classifier layers compared by the perceptual loss
 latent_loss_weight = 10.0      # weight of the latent MSE on synthesized clips (perceptual weight is 1; paper: 1)
-batch_size = 32
+batch_size = 32                # the global batch, split across replicas
 learning_rate = 1e-3
 epochs = 20
 steps_per_epoch = 0            # 0: one pass over the real training clips
 max_clips = 0                  # use only this many real clips of each split (0: all); for quick runs
+strategy = 'default'           # 'default' (one device), 'mirrored' (all local GPUs), 'multiworker' (TF_CONFIG)
 seed = 0
 # -----------------------------------------------------------------------------
 
-config = configure(globals())
+
+def validate(s):
+    from utils.distribute import STRATEGIES
+    from utils.flags import FlagError
+    if s['strategy'] not in STRATEGIES:
+        raise FlagError(f'--strategy={s["strategy"]}: expected one of {", ".join(STRATEGIES)}')
+
+
+config = configure(globals(), validate=validate)
 
 import numpy as np
 import tensorflow as tf
 import keras
 from tqdm import tqdm
 
-from models.resnet import load_model
+from models.resnet import load_classifier
 from models.tf1_loader import load_generator
 from models.wavegan import LATENT_DIM
 from utils.audio import save_npy, save_wav
 from utils.data import load_split
+from utils.distribute import (average_over_global_batch, check_global_batch, distributed_step, is_chief,
+                              make_strategy, per_replica, weights_digest)
 from utils.flags import name_list
 from utils.losses import latent_mse, perceptual_loss, perceptual_model
 from utils.plots import spectrogram_images
 from utils.training import ResumableCheckpoint, build_resnet, fit_linear_readout
 
 keras.utils.set_random_seed(seed)
-
+distribution = make_strategy(strategy)
+check_global_batch(distribution, batch_size)
+chief = is_chief(distribution)
 
 generator = load_generator(checkpoint_dir)
-classifier = load_model(classifier_path, 'python train_sc09_classifier.py')
+classifier = load_classifier(classifier_path)
 perceptual_features = perceptual_model(classifier, name_list(perceptual_layers))
 x_train, _ = load_split(data_dir, train_split, max_clips)
 x_valid, _ = load_split(data_dir, valid_split, max_clips)
 steps = steps_per_epoch or max(1, len(x_train) // batch_size)
 print(f'{len(x_train)} training and {len(x_valid)} validation clips; {steps} steps per epoch')
 
-checkpoint = ResumableCheckpoint(inverse_dir, 'inverse_mapping.keras', monitor='val_loss', mode='min')
-network = build_resnet(config, LATENT_DIM, name='inverse_mapping')
-network.compile(optimizer=keras.optimizers.Adam(learning_rate))
-network, first_epoch = checkpoint.resume(network)
+checkpoint = ResumableCheckpoint(inverse_dir, 'inverse_mapping.keras', monitor='val_loss', mode='min', write=chief)
+with distribution.scope():
+    network = build_resnet(config, LATENT_DIM, name='inverse_mapping',
+                           synchronized=distribution.num_replicas_in_sync > 1)
+    network.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    network, first_epoch = checkpoint.resume(network)
+    network.optimizer.build(network.trainable_variables)
 if linear_readout and first_epoch == 0:
     print(f'fitting the linear readout on {linear_readout_clips} synthesized clips')
     fit_linear_readout(network, generator, linear_readout_clips, linear_readout_ridge, seed)
 checkpoint.set_model(network)
-optimizer = network.optimizer
 rng = np.random.default_rng([seed, first_epoch])
 
 
-def sample_z(n):
-    return tf.random.uniform([n, LATENT_DIM], -1.0, 1.0)
+def real_loss(real):
+    """Perceptual loss between real clips and G(E(clip))."""
+    per_example = perceptual_loss(perceptual_features, real, generator(network(real, training=True)))
+    return average_over_global_batch(per_example, batch_size)
 
 
-@tf.function
-def real_step(real):
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(perceptual_loss(perceptual_features, real, generator(network(real, training=True))))
-    optimizer.apply_gradients(zip(tape.gradient(loss, network.trainable_variables), network.trainable_variables))
-    return loss
-
-
-@tf.function
-def synthetic_step():
-    z = sample_z(batch_size)
+def synthetic_loss(z):
+    """Weighted latent MSE between z and E(G(z)), and the perceptual loss between G(z) and G(E(G(z)))."""
     audio = generator(z)
-    with tf.GradientTape() as tape:
-        z_pred = network(audio, training=True)
-        latent = tf.reduce_mean(latent_mse(z, z_pred))
-        perceptual = tf.reduce_mean(perceptual_loss(perceptual_features, audio, generator(z_pred)))
-        loss = latent_loss_weight * latent + perceptual
-    optimizer.apply_gradients(zip(tape.gradient(loss, network.trainable_variables), network.trainable_variables))
-    return latent, perceptual
+    z_pred = network(audio, training=True)
+    latent = average_over_global_batch(latent_mse(z, z_pred), batch_size)
+    perceptual = average_over_global_batch(perceptual_loss(perceptual_features, audio, generator(z_pred)), batch_size)
+    return latent_loss_weight * latent, perceptual
+
+
+real_step = distributed_step(distribution, network, real_loss)
+synthetic_step = distributed_step(distribution, network, synthetic_loss)
 
 
 @tf.function
@@ -127,7 +137,7 @@ def write_examples(epoch):
     """Two real and two synthesized clips with their reconstructions, to waves/ and TensorBoard."""
     z = np.random.default_rng(seed + 2).uniform(-1, 1, (2, LATENT_DIM)).astype(np.float32)
     originals = np.concatenate([x_valid[:2], generator(z).numpy()])
-    z_pred = network.predict(originals, verbose=0)
+    z_pred = network(originals, training=False).numpy()
     reconstructions = generator(z_pred).numpy()
     for i, kind in enumerate(['real', 'real', 'synth', 'synth']):
         stem = os.path.join(waves_dir, f'epoch{epoch:03d}_{kind}{i % 2}')
@@ -140,13 +150,16 @@ def write_examples(epoch):
     tf.summary.image('spectrogram/reconstruction', spectrogram_images(reconstructions), max_outputs=4)
 
 
-writer = tf.summary.create_file_writer(log_dir)
+writer = tf.summary.create_file_writer(log_dir) if chief else tf.summary.create_noop_writer()
 for epoch in range(first_epoch, epochs):
     totals = np.zeros(3)
-    progress = tqdm(range(steps), desc=f'epoch {epoch + 1}/{epochs}', unit='step')
+    progress = tqdm(range(steps), desc=f'epoch {epoch + 1}/{epochs}', unit='step', disable=not chief)
     for _ in progress:
         real = x_train[rng.integers(0, len(x_train), batch_size)]
-        losses = np.array([float(real_step(real)), *map(float, synthetic_step())])
+        z = rng.uniform(-1, 1, (batch_size, LATENT_DIM)).astype(np.float32)
+        weighted_latent, synth_perceptual = synthetic_step(*per_replica(distribution, z))
+        losses = np.array([float(real_step(*per_replica(distribution, real))),
+                           float(weighted_latent) / latent_loss_weight, float(synth_perceptual)])
         totals += losses
         progress.set_postfix(real=f'{losses[0]:.4f}', latent=f'{losses[1]:.4f}', synth=f'{losses[2]:.4f}')
     logs = {'real_perceptual': totals[0] / steps, 'latent_mse': totals[1] / steps,
@@ -154,7 +167,9 @@ for epoch in range(first_epoch, epochs):
     with writer.as_default(step=epoch + 1):
         for name, value in logs.items():
             tf.summary.scalar(name, value)
-        write_examples(epoch + 1)
+        if chief:
+            write_examples(epoch + 1)
     print(f'epoch {epoch + 1}: ' + ', '.join(f'{k} {v:.4f}' for k, v in logs.items()))
     checkpoint.on_epoch_end(epoch, logs)
 print(f'best validation loss {checkpoint.state["best"]:.4f}: {checkpoint.best_path}')
+print(f'final weights digest {weights_digest(network)} ({distribution.num_replicas_in_sync} replicas)')

@@ -24,30 +24,60 @@ peak_normalize = True          # scale each clip to a peak of 1 before its STFT 
 resnet_widths = '16,32,64,128'  # paper: 64,128,256,512 (ResNet-18)
 resnet_blocks = '1,1,1,1'      # paper: 2,2,2,2
 resnet_stem = 'small'          # 'small' (3x3 conv) or 'paper' (7x7 conv)
-batch_size = 32
+batch_size = 32                # the global batch, split across replicas
 learning_rate = 1e-3
 classifier_epochs = 30
 shift_augment = 2000           # delay each training clip by a random 0..n samples (0: off)
+strategy = 'default'           # 'default' (one device), 'mirrored' (all local GPUs), 'multiworker' (TF_CONFIG)
 seed = 0
 # -----------------------------------------------------------------------------
 
-config = configure(globals())
 
+def validate(s):
+    from utils.distribute import STRATEGIES
+    from utils.flags import FlagError
+    if s['strategy'] not in STRATEGIES:
+        raise FlagError(f'--strategy={s["strategy"]}: expected one of {", ".join(STRATEGIES)}')
+
+
+config = configure(globals(), validate=validate)
+
+import numpy as np
 import tensorflow as tf
 import keras
+from tqdm import tqdm
 
+from models.resnet import NUM_DIGITS
 from utils.data import load_split
+from utils.distribute import (average_over_global_batch, check_global_batch, distributed_step, is_chief,
+                              make_strategy, per_replica)
 from utils.flags import name_list
 from utils.training import ResumableCheckpoint, build_resnet
 
 keras.utils.set_random_seed(seed)
+distribution = make_strategy(strategy)
+check_global_batch(distribution, batch_size)
+chief = is_chief(distribution)
 os.makedirs(classifier_dir, exist_ok=True)
 
 
-def random_delay(audio, label):
-    """Shift the clip later by 0..shift_augment samples, so the classifier does not rely on onset."""
-    delay = tf.random.uniform([], 0, shift_augment + 1, dtype=tf.int32)
-    return tf.pad(audio, [[delay, 0]])[:tf.shape(audio)[0]], label
+def random_delays(audio):
+    """Shift each clip later by 0..shift_augment samples, so the classifier does not rely on onset."""
+    delayed = np.zeros_like(audio)
+    for clip, out, delay in zip(audio, delayed, rng.integers(0, shift_augment + 1, len(audio))):
+        out[delay:] = clip[:len(clip) - delay]
+    return delayed
+
+
+def classification_loss(audio, labels):
+    per_example = keras.losses.sparse_categorical_crossentropy(labels, model(audio, training=True))
+    return average_over_global_batch(per_example, batch_size)
+
+
+def accuracy(network, audio, labels):
+    predictions = np.concatenate([np.argmax(network(audio[i:i + 256], training=False), axis=-1)
+                                  for i in range(0, len(audio), 256)])
+    return float(np.mean(predictions == labels))
 
 
 held_out = name_list(exclude_speakers)
@@ -56,25 +86,37 @@ x_valid, y_valid = load_split(data_dir, valid_split, exclude_speakers=held_out)
 x_test, y_test = load_split(data_dir, test_split, exclude_speakers=held_out)
 print(f'{len(x_train)} training, {len(x_valid)} validation, {len(x_test)} test clips from {data_dir}')
 
-train_data = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
-              .shuffle(len(x_train), seed=seed)
-              .map(random_delay if shift_augment else lambda a, l: (a, l))
-              .batch(batch_size).prefetch(2))
-
-checkpoint = ResumableCheckpoint(classifier_dir, 'classifier.keras', monitor='val_accuracy')
-model = build_resnet(config, 10, 'softmax', name='classifier')
-model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss='sparse_categorical_crossentropy',
-              metrics=['accuracy'])
-model, first_epoch = checkpoint.resume(model)
+checkpoint = ResumableCheckpoint(classifier_dir, 'classifier.keras', monitor='val_accuracy', write=chief)
+with distribution.scope():
+    model = build_resnet(config, NUM_DIGITS, 'softmax', name='classifier',
+                         synchronized=distribution.num_replicas_in_sync > 1)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    model, first_epoch = checkpoint.resume(model)
+    model.optimizer.build(model.trainable_variables)
 checkpoint.set_model(model)
-if first_epoch < classifier_epochs:
-    model.fit(train_data, validation_data=(x_valid, y_valid), epochs=classifier_epochs,
-              initial_epoch=first_epoch, callbacks=[checkpoint, keras.callbacks.TensorBoard(log_dir)],
-              verbose=2)
+train_step = distributed_step(distribution, model, classification_loss)
+rng = np.random.default_rng([seed, first_epoch])
+writer = tf.summary.create_file_writer(log_dir) if chief else tf.summary.create_noop_writer()
+steps = max(1, len(x_train) // batch_size)
+for epoch in range(first_epoch, classifier_epochs):
+    order, total = rng.permutation(len(x_train)), 0.0
+    progress = tqdm(range(steps), desc=f'epoch {epoch + 1}/{classifier_epochs}', unit='step', disable=not chief)
+    for i in progress:
+        batch = order[i * batch_size:(i + 1) * batch_size]
+        audio = random_delays(x_train[batch]) if shift_augment else x_train[batch]
+        total += float(train_step(*per_replica(distribution, audio, y_train[batch])))
+    logs = {'loss': total / steps, 'val_accuracy': accuracy(model, x_valid, y_valid)}
+    with writer.as_default(step=epoch + 1):
+        for name, value in logs.items():
+            tf.summary.scalar(name, value)
+    print(f'epoch {epoch + 1}: loss {logs["loss"]:.4f}, validation accuracy {logs["val_accuracy"]:.4f}')
+    checkpoint.on_epoch_end(epoch, logs)
+if not chief:
+    raise SystemExit(0)  # the chief reports the best model's accuracy
 
 best = keras.models.load_model(checkpoint.best_path)
 print(f'best validation accuracy: {checkpoint.state["best"]:.4f}')
-print(f'test accuracy ({test_split}): {best.evaluate(x_test, y_test, verbose=0)[1]:.4f}')
+print(f'test accuracy ({test_split}): {accuracy(best, x_test, y_test):.4f}')
 for speaker in held_out:
     x, y = load_split(data_dir, 'all', only_speakers=(speaker,))
-    print(f'held-out speaker {speaker} (all takes): accuracy {best.evaluate(x, y, verbose=0)[1]:.4f}')
+    print(f'held-out speaker {speaker} (all takes): accuracy {accuracy(best, x, y):.4f}')

@@ -5,6 +5,7 @@ exported `checkpoint/infer.meta` + `checkpoint/model.ckpt` load exactly like the
 Training resumes from `checkpoint/train_state/` when it is there.
 
     python train_wavegan.py --max_minutes=60
+    python train_wavegan.py --strategy=mirrored --wavegan_dim=64 --batch_size=64   # every local GPU
 """
 import os
 import time
@@ -18,7 +19,7 @@ checkpoint_dir = 'checkpoint'  # where infer.meta + model.ckpt and the training 
 classifier_path = 'classifier_checkpoint/classifier.keras'  # for the inception score, if present
 log_dir = 'logs/wavegan'
 wavegan_dim = 16               # d: 64 in the official SC09 model
-batch_size = 16
+batch_size = 16                # the global batch, split across replicas
 learning_rate = 1e-4           # Adam, as in the WaveGAN paper
 adam_beta1 = 0.5
 adam_beta2 = 0.9
@@ -32,6 +33,7 @@ max_steps = 1_000_000          # generator updates, counted across resumed runs
 max_minutes = 0.0              # stop after this many minutes of this run (0: no limit)
 save_minutes = 5.0             # save the training state and export the generator this often
 eval_samples = 500             # clips for the inception score at each save
+strategy = 'default'           # 'default' (one device), 'mirrored' (all local GPUs), 'multiworker' (TF_CONFIG)
 seed = 0
 # -----------------------------------------------------------------------------
 
@@ -45,6 +47,9 @@ def validate(s):
         raise FlagError(f'--gan_loss={s["gan_loss"]}: expected wgan-gp or r1')
     if not s['learning_rate'] > 0:
         raise FlagError(f'--learning_rate={s["learning_rate"]}: must be positive')
+    from utils.distribute import STRATEGIES
+    if s['strategy'] not in STRATEGIES:
+        raise FlagError(f'--strategy={s["strategy"]}: expected one of {", ".join(STRATEGIES)}')
 
 
 config = configure(globals(), validate=validate)
@@ -54,94 +59,115 @@ import tensorflow as tf
 import keras
 from tqdm import tqdm
 
-from models.resnet import load_model
+from models.resnet import load_classifier
 from models.tf1_loader import export_generator
 from models.wavegan import LATENT_DIM, Discriminator, generate, init_generator_weights
 from utils.data import load_split, normalize_peak
+from utils.distribute import (any_worker, average_over_global_batch, check_global_batch, chief_or_scratch, is_chief,
+                              make_strategy, per_replica, remove_scratch)
 from utils.metrics import inception_score
 from utils.plots import spectrogram_images
 
 tf.random.set_seed(seed)
 rng = np.random.default_rng(seed)
+distribution = make_strategy(strategy)
+check_global_batch(distribution, batch_size)
+chief = is_chief(distribution)
 
 # data ------------------------------------------------------------------------
 clips, _ = load_split(data_dir, split)
 if normalize:
     clips = normalize_peak(clips)
-clips = tf.constant(clips[..., None])
-print(f'{clips.shape[0]} training clips from {data_dir} ({split})')
+clips = clips[..., None]
+print(f'{len(clips)} training clips from {data_dir} ({split})')
 
 # models and optimizers -------------------------------------------------------
-G = {name: tf.Variable(value, name=name)
-     for name, value in init_generator_weights(wavegan_dim, seed).items()}
-D = Discriminator(wavegan_dim, phase_shuffle, seed)
-g_opt = keras.optimizers.Adam(learning_rate, adam_beta1, adam_beta2)
-d_opt = keras.optimizers.Adam(learning_rate, adam_beta1, adam_beta2)
-step = tf.Variable(0, dtype=tf.int64)
+with distribution.scope():
+    G = {name: tf.Variable(value, name=name)
+         for name, value in init_generator_weights(wavegan_dim, seed).items()}
+    D = Discriminator(wavegan_dim, phase_shuffle, seed)
+    g_opt = keras.optimizers.Adam(learning_rate, adam_beta1, adam_beta2)
+    d_opt = keras.optimizers.Adam(learning_rate, adam_beta1, adam_beta2)
+    g_vars = list(G.values())
+    g_opt.build(g_vars)
+    d_opt.build(D.trainable_variables)
+    step = tf.Variable(0, dtype=tf.int64)
 # Two files, each under 25 MB for d=16, so the state can be committed and resumed in a new session.
+# Every worker saves (a save may need all of them), but only the chief's copy is kept.
 g_state = tf.train.Checkpoint(weights=G, optimizer=g_opt, step=step)
 d_state = tf.train.Checkpoint(discriminator=D, optimizer=d_opt)
 state_dir = os.path.join(checkpoint_dir, 'train_state')
-g_manager = tf.train.CheckpointManager(g_state, os.path.join(state_dir, 'generator'), max_to_keep=1)
-d_manager = tf.train.CheckpointManager(d_state, os.path.join(state_dir, 'discriminator'), max_to_keep=1)
-if g_manager.latest_checkpoint and d_manager.latest_checkpoint:
-    g_state.restore(g_manager.latest_checkpoint).assert_existing_objects_matched()
-    d_state.restore(d_manager.latest_checkpoint).assert_existing_objects_matched()
+save_dir = chief_or_scratch(distribution, state_dir)
+g_manager = tf.train.CheckpointManager(g_state, os.path.join(save_dir, 'generator'), max_to_keep=1)
+d_manager = tf.train.CheckpointManager(d_state, os.path.join(save_dir, 'discriminator'), max_to_keep=1)
+g_last = tf.train.latest_checkpoint(os.path.join(state_dir, 'generator'))
+d_last = tf.train.latest_checkpoint(os.path.join(state_dir, 'discriminator'))
+if g_last and d_last:
+    g_state.restore(g_last).assert_existing_objects_matched()
+    d_state.restore(d_last).assert_existing_objects_matched()
     rng = np.random.default_rng([seed, int(step.numpy())])
     print(f'resumed from step {int(step.numpy())}')
-g_vars = list(G.values())
 
 
 def sample_z(n):
-    return tf.random.uniform([n, LATENT_DIM], -1.0, 1.0)
+    return rng.uniform(-1, 1, (n, LATENT_DIM)).astype(np.float32)
 
 
-def wgan_gp_critic_loss(real, fake):
-    """E[D(fake)] - E[D(real)] + lambda * (|grad D(mix)| - 1)^2, mix between real and fake."""
-    alpha = tf.random.uniform([tf.shape(real)[0], 1, 1])
+def wgan_gp_critic_loss(real, fake, alpha):
+    """E[D(fake)] - E[D(real)] + lambda * (|grad D(mix)| - 1)^2, mix = real + alpha (fake - real)."""
     mix = real + alpha * (fake - real)
     with tf.GradientTape() as gp_tape:
         gp_tape.watch(mix)
         d_mix = D(mix)
     slopes = tf.norm(tf.reshape(gp_tape.gradient(d_mix, mix), [tf.shape(real)[0], -1]), axis=1)
-    penalty = tf.reduce_mean((slopes - 1.0) ** 2)
-    distance = tf.reduce_mean(D(fake)) - tf.reduce_mean(D(real))
+    penalty = average_over_global_batch((slopes - 1.0) ** 2, batch_size)
+    distance = average_over_global_batch(D(fake) - D(real), batch_size)
     return distance + gradient_penalty * penalty, distance, penalty
 
 
-def r1_critic_loss(real, fake):
+def r1_critic_loss(real, fake, alpha):
     """softplus(D(fake)) + softplus(-D(real)) + gamma / 2 * |grad D(real)|^2 (Mescheder et al. 2018)."""
     with tf.GradientTape() as r1_tape:
         r1_tape.watch(real)
         d_real = D(real)
-    penalty = tf.reduce_mean(tf.reduce_sum(tf.square(r1_tape.gradient(d_real, real)), axis=[1, 2]))
-    distance = tf.reduce_mean(tf.nn.softplus(D(fake))) + tf.reduce_mean(tf.nn.softplus(-d_real))
+    penalty = average_over_global_batch(tf.reduce_sum(tf.square(r1_tape.gradient(d_real, real)), axis=[1, 2]),
+                                        batch_size)
+    distance = average_over_global_batch(tf.nn.softplus(D(fake)) + tf.nn.softplus(-d_real), batch_size)
     return distance + 0.5 * r1_penalty * penalty, distance, penalty
 
 
 critic_loss = wgan_gp_critic_loss if gan_loss == 'wgan-gp' else r1_critic_loss
 
 
-@tf.function
-def critic_step(real):
-    fake = generate(sample_z(tf.shape(real)[0]), G)
+def critic_replica_step(real, z, alpha):
+    fake = generate(z, G)
     with tf.GradientTape() as tape:
-        loss, distance, penalty = critic_loss(real, fake)
+        loss, distance, penalty = critic_loss(real, fake, alpha)
     d_opt.apply_gradients(zip(tape.gradient(loss, D.trainable_variables), D.trainable_variables))
     return distance, penalty
 
 
-@tf.function
-def generator_step():
+def generator_replica_step(z):
     with tf.GradientTape() as tape:
-        scores = D(generate(sample_z(batch_size), G))
-        loss = -tf.reduce_mean(scores) if gan_loss == 'wgan-gp' else tf.reduce_mean(tf.nn.softplus(-scores))
+        scores = D(generate(z, G))
+        loss = average_over_global_batch(-scores if gan_loss == 'wgan-gp' else tf.nn.softplus(-scores), batch_size)
     g_opt.apply_gradients(zip(tape.gradient(loss, g_vars), g_vars))
     return loss
 
 
+@tf.function
+def critic_step(real, z, alpha):
+    distance, penalty = distribution.run(critic_replica_step, args=(real, z, alpha))
+    return distribution.reduce('SUM', distance, axis=None), distribution.reduce('SUM', penalty, axis=None)
+
+
+@tf.function
+def generator_step(z):
+    return distribution.reduce('SUM', distribution.run(generator_replica_step, args=(z,)), axis=None)
+
+
 def evaluate_inception_score(classifier):
-    audio = np.concatenate([generate(sample_z(100), G).numpy()[..., 0]
+    audio = np.concatenate([generate(tf.random.uniform([100, LATENT_DIM], -1.0, 1.0), G).numpy()[..., 0]
                             for _ in range(max(1, eval_samples // 100))])
     return inception_score(classifier.predict(audio, verbose=0, batch_size=100))
 
@@ -150,9 +176,11 @@ def save(writer, classifier):
     """Write the training state (resume point) and export the generator in the official format."""
     g_manager.save(checkpoint_number=step)
     d_manager.save(checkpoint_number=step)
+    if not chief:
+        return
     export_generator({k: v.numpy() for k, v in G.items()}, checkpoint_dir, int(step.numpy()))
     with writer.as_default(step=int(step.numpy())):
-        samples = generate(sample_z(4), G)
+        samples = generate(tf.random.uniform([4, LATENT_DIM], -1.0, 1.0), G)
         tf.summary.audio('generated', samples, 16000, max_outputs=4)
         tf.summary.image('spectrogram/generated', spectrogram_images(samples.numpy()[..., 0]), max_outputs=4)
         if classifier is not None:
@@ -163,17 +191,17 @@ def save(writer, classifier):
 
 # training ----------------------------------------------------------------------
 os.makedirs(checkpoint_dir, exist_ok=True)
-writer = tf.summary.create_file_writer(log_dir)
-classifier = load_model(classifier_path, 'python train_sc09_classifier.py') \
-    if os.path.isfile(classifier_path) else None
+writer = tf.summary.create_file_writer(log_dir) if chief else tf.summary.create_noop_writer()
+classifier = load_classifier(classifier_path) if chief and os.path.isfile(classifier_path) else None
 started = last_save = time.time()
-progress = tqdm(total=max_steps, initial=int(step.numpy()), desc='WaveGAN', unit='step')
+progress = tqdm(total=max_steps, initial=int(step.numpy()), desc='WaveGAN', unit='step', disable=not chief)
 done = int(step.numpy()) >= max_steps
 while not done:
     for _ in range(critic_steps):
-        real = tf.gather(clips, rng.integers(0, clips.shape[0], batch_size))
-        distance, penalty = critic_step(real)
-    g_loss = generator_step()
+        real = clips[rng.integers(0, len(clips), batch_size)]
+        alpha = rng.uniform(0, 1, (batch_size, 1, 1)).astype(np.float32)
+        distance, penalty = critic_step(*per_replica(distribution, real, sample_z(batch_size), alpha))
+    g_loss = generator_step(*per_replica(distribution, sample_z(batch_size)))
     step.assign_add(1)
     progress.update(1)
     if int(step.numpy()) % 50 == 0:
@@ -183,8 +211,11 @@ while not done:
             tf.summary.scalar('loss/penalty', penalty)
             tf.summary.scalar('loss/generator', g_loss)
     done = int(step.numpy()) >= max_steps or bool(max_minutes and time.time() - started > 60 * max_minutes)
-    if done or time.time() - last_save > 60 * save_minutes:
+    done, due = any_worker(distribution, done, time.time() - last_save > 60 * save_minutes)
+    if done or due:
         save(writer, classifier)
         last_save = time.time()
 progress.close()
-print(f'generator exported to {checkpoint_dir}/ at step {int(step.numpy())}')
+remove_scratch(distribution, save_dir)
+if chief:
+    print(f'generator exported to {checkpoint_dir}/ at step {int(step.numpy())}')

@@ -20,13 +20,13 @@ configure(globals())
 
 import numpy as np
 
-from models.resnet import load_model
+from models.resnet import load_classifier
 from models.tf1_loader import load_generator
 from utils.metrics import inception_score
 from utils.recovery import random_z, synthesize
 
 generator = load_generator(checkpoint_dir)
-classifier = load_model(classifier_path, 'python train_sc09_classifier.py')
+classifier = load_classifier(classifier_path)
 audio = synthesize(generator, random_z(num_samples, np.random.default_rng(seed)))
 probabilities = classifier.predict(audio, batch_size=100, verbose=0)
 counts = np.bincount(np.argmax(probabilities, axis=-1), minlength=10)

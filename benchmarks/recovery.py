@@ -55,7 +55,7 @@ config = configure(globals(), validate=validate)
 
 import numpy as np
 
-from models.resnet import load_model
+from models.resnet import load_classifier, load_inverse_mapping
 from models.tf1_loader import load_generator
 from utils.audio import list_audio_files, save_text
 from utils.data import load_clips, normalize_level, split_files
@@ -72,8 +72,8 @@ ROWS = {'random': ('random', OURS), 'network': ('network', OURS), 'gradient': ('
         'hybrid': ('hybrid', OURS), 'paper': ('hybrid', PAPER)}  # row -> (method, recipe)
 
 generator = load_generator(checkpoint_dir)
-classifier = load_model(classifier_path, 'python train_sc09_classifier.py')
-network = load_model(inverse_path, 'python train.py')
+classifier = load_classifier(classifier_path)
+network = load_inverse_mapping(inverse_path)
 
 
 def classify(audio):

@@ -11,11 +11,13 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from models.wavegan import LATENT_DIM
 from utils.audio import CLIP_LENGTH
 from utils.errors import UserError
 from utils.features import spectrogram
 
 STEM_KERNEL = {'paper': 7, 'small': 3}
+NUM_DIGITS = 10  # the classifier's classes: the spoken digits 0-9
 
 
 @keras.saving.register_keras_serializable(package='lvr')
@@ -41,42 +43,43 @@ class Spectrogram(layers.Layer):
         return {**super().get_config(), 'kind': self.kind, 'channels': self.channels, 'normalize': self.normalize}
 
 
-def basic_block(x, width, stride, name):
+def basic_block(x, width, stride, name, synchronized=False):
     """Two 3x3 convolutions with batch norm and an identity (or 1x1 projection) shortcut."""
     shortcut = x
     if stride != 1 or x.shape[-1] != width:
         shortcut = layers.Conv2D(width, 1, strides=stride, use_bias=False, name=f'{name}_proj')(x)
-        shortcut = layers.BatchNormalization(name=f'{name}_proj_bn')(shortcut)
+        shortcut = layers.BatchNormalization(synchronized=synchronized, name=f'{name}_proj_bn')(shortcut)
     y = layers.Conv2D(width, 3, strides=stride, padding='same', use_bias=False, name=f'{name}_conv1')(x)
-    y = layers.BatchNormalization(name=f'{name}_bn1')(y)
+    y = layers.BatchNormalization(synchronized=synchronized, name=f'{name}_bn1')(y)
     y = layers.ReLU(name=f'{name}_relu1')(y)
     y = layers.Conv2D(width, 3, padding='same', use_bias=False, name=f'{name}_conv2')(y)
-    y = layers.BatchNormalization(name=f'{name}_bn2')(y)
+    y = layers.BatchNormalization(synchronized=synchronized, name=f'{name}_bn2')(y)
     y = layers.Add(name=f'{name}_add')([y, shortcut])
     return y
 
 
 def resnet(outputs, output_activation=None, widths=(16, 32, 64, 128), blocks=(1, 1, 1, 1),
            stem='small', features='log_magnitude', feature_channels=1, normalize=True, linear_readout=False,
-           name='resnet'):
+           synchronized=False, name='resnet'):
     """ResNet on the STFT of a clip: stem (conv stride 2, BN, ReLU, max pool), stages, pool, dense.
 
     widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2), stem='paper' is the paper's ResNet-18.
     normalize scales each clip to a peak of 1 before its STFT (the paper fed clips as they were).
     linear_readout adds a frozen dense layer from the raw audio to the output, set in closed form by
     `utils.training.fit_linear_readout`; the ResNet's head starts at zero and learns what it misses.
+    synchronized batch norm takes its statistics over all replicas of a distributed step.
     """
     audio = keras.Input((CLIP_LENGTH,), name='audio')
     x = Spectrogram(features, feature_channels, normalize, name='input')(audio)
     x = layers.Conv2D(widths[0], STEM_KERNEL[stem], strides=2, padding='same', use_bias=False,
                       name='stem_conv')(x)
-    x = layers.BatchNormalization(name='stem_bn')(x)
+    x = layers.BatchNormalization(synchronized=synchronized, name='stem_bn')(x)
     x = layers.ReLU(name='stem_relu')(x)
     x = layers.MaxPooling2D(3, strides=2, padding='same', name='stem')(x)
     for stage, (width, count) in enumerate(zip(widths, blocks), start=1):
         for block in range(count):
             stride = 2 if stage > 1 and block == 0 else 1
-            x = basic_block(x, width, stride, f'stage{stage}_block{block + 1}')
+            x = basic_block(x, width, stride, f'stage{stage}_block{block + 1}', synchronized)
             last = block == count - 1
             x = layers.ReLU(name=f'stage{stage}' if last else f'stage{stage}_block{block + 1}_out')(x)
     x = layers.GlobalAveragePooling2D(name='pool')(x)
@@ -98,12 +101,27 @@ def activation_model(model, layer_names):
     return keras.Model(model.input, [model.get_layer(n).output for n in layer_names])
 
 
-def load_model(path, train_command):
-    """Load a saved classifier or inverse-mapping network, or exit with what is missing and how to get it."""
+def load_model(path, train_command, outputs):
+    """Load a saved classifier or inverse-mapping network taking [batch, 16384] audio to `outputs` values,
+    or stop with one line saying what is wrong and how to get a good one."""
     if not os.path.isfile(path):
         raise UserError(f'{path}: no such model; train one with `{train_command}`')
     try:
-        return keras.models.load_model(path, compile=False)
+        model = keras.models.load_model(path, compile=False)
     except Exception as e:
         raise UserError(f'{path}: not a loadable Keras model ({str(e).splitlines()[0][:200]}); '
-                         f'train one with `{train_command}`') from None
+                        f'train one with `{train_command}`') from None
+    found = [tuple(t.shape) for t in model.inputs + model.outputs]
+    expected = [(None, CLIP_LENGTH), (None, outputs)]
+    if found != expected:
+        raise UserError(f'{path}: maps {" -> ".join(map(str, found))}, expected {" -> ".join(map(str, expected))} '
+                        f'(audio -> {outputs} values); train one with `{train_command}`')
+    return model
+
+
+def load_classifier(path):
+    return load_model(path, 'python train_sc09_classifier.py', NUM_DIGITS)
+
+
+def load_inverse_mapping(path):
+    return load_model(path, 'python train.py', LATENT_DIM)

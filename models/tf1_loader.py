@@ -82,12 +82,12 @@ def freeze(meta, prefix):
         try:
             saver = tf.compat.v1.train.import_meta_graph(meta, clear_devices=True)
         except Exception as e:
-            raise CheckpointError(f'{meta}: not a readable MetaGraph ({str(e).splitlines()[0]})') from None
+            raise CheckpointError(f'{meta}: not a readable MetaGraph ({str(e).splitlines()[0]}); {HOW_TO_GET}') from None
         names = {op.name for op in graph.get_operations()}
         for needed in ('z', 'G_z'):
             if needed not in names:
                 raise CheckpointError(f'{meta}: the graph has no tensor {needed}:0; expected a WaveGAN '
-                                      f'generator graph with z:0 -> G_z:0')
+                                      f'generator graph with z:0 -> G_z:0; {HOW_TO_GET}')
         with tf.compat.v1.Session(graph=graph) as sess:
             try:
                 saver.restore(sess, prefix)
@@ -136,7 +136,8 @@ def load_generator(checkpoint_dir):
     wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=''), [])
     z, g_z = wrapped.graph.get_tensor_by_name('z:0'), wrapped.graph.get_tensor_by_name('G_z:0')
     if z.shape.rank != 2 or z.shape[1] != LATENT_DIM:
-        raise CheckpointError(f'{checkpoint_dir}: z:0 has shape {z.shape}, expected [None, {LATENT_DIM}]')
+        raise CheckpointError(f'{checkpoint_dir}: z:0 has shape {z.shape}, expected [None, {LATENT_DIM}]; '
+                              f'{HOW_TO_GET}')
     pruned = wrapped.prune(z, g_z)
 
     def generator(latents):

@@ -3,7 +3,9 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FSDD = os.path.join(ROOT, '..', 'shared', 'datasets', 'fsdd', 'recordings')
@@ -22,6 +24,44 @@ def run_script(script, *flags, check=True, timeout=600):
     if check and result.returncode != 0:
         raise AssertionError(f'{script} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}')
     return result
+
+
+def tone(seconds=0.5, rate=16000, level=0.5):
+    """A 440 Hz sine wave."""
+    return (level * np.sin(2 * np.pi * 440 * np.arange(int(seconds * rate)) / rate)).astype(np.float32)
+
+
+def bad_clip(tmp_path, kind):
+    """Write one kind of unusable file; return its path and the words its error must contain."""
+    path = tmp_path / f'{kind}.wav'
+    if kind == 'empty':
+        path.write_bytes(b'')
+        return str(path), 'not readable as audio'
+    if kind == 'not_audio':
+        path.write_text('these are notes, not sound')
+        return str(path), 'not readable as audio'
+    if kind == 'no_samples':
+        sf.write(str(path), np.zeros(0, np.float32), 16000)
+        return str(path), 'contains no samples'
+    if kind == 'truncated':
+        sf.write(str(path), tone(), 16000, subtype='PCM_16')
+        path.write_bytes(path.read_bytes()[:4000])
+        return str(path), 'truncated'
+    if kind in ('nan', 'inf'):
+        audio = tone()
+        audio[100] = np.nan if kind == 'nan' else np.inf
+        sf.write(str(path), audio, 16000, subtype='FLOAT')
+        return str(path), 'NaN or infinite'
+    if kind == 'silent':
+        sf.write(str(path), np.zeros(16000, np.float32), 16000)
+        return str(path), 'silent'
+    if kind == 'too_short':
+        sf.write(str(path), tone(0.05), 16000)
+        return str(path), 'under the 0.1 s'
+    raise ValueError(kind)
+
+
+BAD_KINDS = ['empty', 'not_audio', 'no_samples', 'truncated', 'nan', 'inf', 'silent', 'too_short']
 
 
 @pytest.fixture(scope='session')

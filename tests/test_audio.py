@@ -1,11 +1,15 @@
+import io
 import os
+import tempfile
 
 import numpy as np
 import pytest
 import soundfile as sf
+from hypothesis import given, settings, strategies as st
 
-from conftest import FSDD
-from utils.audio import AudioError, CLIP_LENGTH, SAMPLE_RATE, fit_length, list_audio_files, load_audio, save_wav
+from conftest import BAD_KINDS, FSDD, bad_clip, tone
+from utils.audio import AudioError, CLIP_LENGTH, SAMPLE_RATE, list_audio_files, load_audio, save_wav
+from utils.data import normalize_level
 
 
 def test_fsdd_clip_is_resampled_to_16k_and_padded():
@@ -30,8 +34,14 @@ def test_any_rate_and_channels_become_16k_mono(tmp_path, rate):
     assert abs(np.argmax(spectrum) * SAMPLE_RATE / 8000 - 440) < 5
 
 
-def test_long_clips_are_cut():
-    assert fit_length(np.ones(20000, np.float32)).shape == (CLIP_LENGTH,)
+def test_long_clips_keep_their_loudest_window(tmp_path):
+    audio = np.zeros(3 * SAMPLE_RATE, np.float32)
+    audio[40000:44000] = 0.5 * np.sin(np.arange(4000) / 3)  # a "word" 2.5 s in
+    path = str(tmp_path / 'long.wav')
+    sf.write(path, audio, SAMPLE_RATE, subtype='FLOAT')
+    clip = load_audio(path)
+    assert clip.shape == (CLIP_LENGTH,)
+    assert np.sum(clip ** 2) == pytest.approx(np.sum(audio ** 2), rel=1e-4)
 
 
 def test_save_wav_writes_a_16k_header(tmp_path):
@@ -41,13 +51,74 @@ def test_save_wav_writes_a_16k_header(tmp_path):
     assert info.samplerate == 16000 and info.frames == CLIP_LENGTH and info.channels == 1
 
 
-@pytest.mark.parametrize('content', [b'', b'not audio at all'])
-def test_unreadable_files_raise_one_line_naming_the_file(tmp_path, content):
-    path = tmp_path / 'bad.wav'
-    path.write_bytes(content)
+@pytest.mark.parametrize('ext, subtype', [('wav', 'PCM_U8'), ('wav', 'PCM_16'), ('wav', 'PCM_24'), ('wav', 'PCM_32'),
+                                          ('wav', 'FLOAT'), ('wav', 'DOUBLE'), ('flac', 'PCM_16'),
+                                          ('ogg', 'VORBIS'), ('mp3', 'MPEG_LAYER_III'), ('aiff', 'PCM_16')])
+def test_every_format_and_sample_type_soundfile_reads_is_loaded(tmp_path, ext, subtype):
+    path = str(tmp_path / f'tone.{ext}')
+    sf.write(path, tone(), SAMPLE_RATE, subtype=subtype)
+    audio = load_audio(path)
+    assert audio.shape == (CLIP_LENGTH,) and audio.dtype == np.float32
+    assert np.abs(audio).max() == pytest.approx(0.5, abs=0.05)
+
+
+def test_multichannel_clips_are_averaged(tmp_path):
+    channels = np.stack([tone()] * 4 + [np.zeros_like(tone())] * 2, axis=1)
+    path = str(tmp_path / 'six.wav')
+    sf.write(path, channels, SAMPLE_RATE, subtype='FLOAT')
+    assert np.abs(load_audio(path)).max() == pytest.approx(0.5 * 4 / 6, rel=1e-3)
+
+
+def test_clipped_and_over_full_scale_clips_keep_their_level(tmp_path):
+    path = str(tmp_path / 'hot.wav')
+    sf.write(path, np.clip(4 * tone(), -2, 2), SAMPLE_RATE, subtype='FLOAT')
+    audio = load_audio(path)
+    assert np.abs(audio).max() == pytest.approx(2, rel=1e-2)
+    assert np.abs(normalize_level(audio[None])).max() == pytest.approx(0.95)
+
+
+@pytest.mark.parametrize('kind', BAD_KINDS)
+def test_unusable_files_are_refused_in_one_line_naming_the_file(tmp_path, kind):
+    path, reason = bad_clip(tmp_path, kind)
     with pytest.raises(AudioError) as error:
-        load_audio(str(path))
-    assert str(path) in str(error.value) and '\n' not in str(error.value)
+        load_audio(path)
+    message = str(error.value)
+    assert message.startswith(path + ':') and reason in message and '\n' not in message
+
+
+@settings(max_examples=40, deadline=None)
+@given(rate=st.sampled_from([4000, 8000, 11025, 16000, 22050, 44100, 48000, 96000]),
+       channels=st.integers(1, 3), seconds=st.floats(0.1, 2.5), level=st.floats(1e-3, 4.0),
+       subtype=st.sampled_from(['PCM_16', 'PCM_32', 'FLOAT']), seed=st.integers(0, 2 ** 16))
+def test_loader_always_returns_one_finite_16k_clip(rate, channels, seconds, level, subtype, seed):
+    noise = np.random.default_rng(seed).uniform(-level, level, (max(int(seconds * rate), int(0.1 * rate) + 1), channels))
+    if subtype != 'FLOAT':
+        noise = np.clip(noise, -1, 1)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, 'clip.wav')
+        sf.write(path, noise, rate, subtype=subtype)
+        audio = load_audio(path)
+    assert audio.shape == (CLIP_LENGTH,) and audio.dtype == np.float32 and np.all(np.isfinite(audio))
+    assert np.abs(audio).max() > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=300), st.booleans())
+def test_any_bytes_give_a_clip_or_one_audio_error(content, with_wav_header):
+    if with_wav_header:
+        buffer = io.BytesIO()
+        sf.write(buffer, tone(), SAMPLE_RATE, format='WAV', subtype='PCM_16')
+        content = buffer.getvalue()[:44] + content
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, 'x.wav')
+        with open(path, 'wb') as f:
+            f.write(content)
+        try:
+            audio = load_audio(path)
+        except AudioError as error:
+            assert str(error).startswith(path + ':') and '\n' not in str(error)
+        else:
+            assert audio.shape == (CLIP_LENGTH,) and np.all(np.isfinite(audio))
 
 
 def test_list_audio_files_finds_nested_clips(tmp_path):

@@ -1,5 +1,6 @@
 import numpy as np
 
+from conftest import tone
 from utils.audio import save_wav
 from utils.data import label_of, load_clips, normalize_level, split_files
 
@@ -23,7 +24,7 @@ def test_sc09_layout_loads_with_labels(tmp_path):
     for split in ('train', 'valid', 'test'):
         (tmp_path / split).mkdir()
         for word in ('Zero', 'Nine'):
-            save_wav(str(tmp_path / split / f'{word}_spk_nohash_0.wav'), np.zeros(16000))
+            save_wav(str(tmp_path / split / f'{word}_spk_nohash_0.wav'), tone(1.0))
     files = split_files(str(tmp_path), 'valid')
     audio, labels, kept, failures = load_clips(files)
     assert audio.shape == (2, 16384) and sorted(labels.tolist()) == [0, 9] and not failures

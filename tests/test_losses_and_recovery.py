@@ -1,6 +1,6 @@
 import numpy as np
 
-from models.resnet import load_model, resnet
+from models.resnet import load_classifier, resnet
 from models.tf1_loader import export_generator, load_generator
 from models.wavegan import init_generator_weights
 from utils import metrics
@@ -11,7 +11,7 @@ from utils.training import fit_linear_readout
 
 
 def test_perceptual_loss_is_zero_for_identical_clips_and_grows_with_noise(tiny_models, fsdd_small):
-    classifier = load_model(tiny_models['classifier_path'], 'train')
+    classifier = load_classifier(tiny_models['classifier_path'])
     features = perceptual_model(classifier, ['input', 'stem', 'stage1', 'stage2'])
     clips, _, _, _ = load_clips(split_files(fsdd_small, 'test')[:4])
     noise = np.random.default_rng(0).normal(size=clips.shape).astype(np.float32)

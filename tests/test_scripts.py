@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import ROOT, TINY_RECOVERY, run_script
+from conftest import BAD_KINDS, ROOT, TINY_RECOVERY, bad_clip, run_script
 
 
 def test_train_wavegan_exports_the_official_format_and_resumes(tiny_models, fsdd_small):
@@ -40,6 +40,9 @@ def test_generate_writes_16k_wavs_and_their_z(tiny_models, tmp_path):
         assert info.samplerate == 16000 and info.frames == 16384
         z = np.load(tmp_path / f'{i:04d}_z.npy')
         assert z.shape == (100,) and np.all(np.abs(z) <= 1)
+    again = run_script('generate.py', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}', f'--out_dir={tmp_path}',
+                       '--num_samples=3', check=False)
+    assert again.returncode == 2 and '0000.wav and 2 other clips exist' in again.stderr
 
 
 @pytest.mark.parametrize('flags, method', [(['--gradient=False'], 'network'),
@@ -60,17 +63,25 @@ def test_latent_vector_recovery_inverts_a_folder(tiny_models, fsdd_small, tmp_pa
         assert os.path.getsize(tmp_path / 'out' / method / f'{name}.png') > 1000
 
 
-def test_recovery_reports_unreadable_clips_and_carries_on(tiny_models, fsdd_small, tmp_path):
+def test_recovery_lists_every_refused_clip_carries_on_and_keeps_existing_outputs(tiny_models, fsdd_small, tmp_path):
     inputs = tmp_path / 'in'
     inputs.mkdir()
     os.symlink(os.path.join(fsdd_small, '3_george_0.wav'), inputs / 'good.wav')
-    (inputs / 'broken.wav').write_bytes(b'RIFF')
-    result = run_script('latent_vector_recovery.py', f'--files={inputs}', f'--out_dir={tmp_path / "out"}',
-                        f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
-                        f'--inverse_path={tiny_models["inverse_path"]}', '--gradient=False', check=False)
-    assert result.returncode == 1
-    assert 'broken.wav: not readable as audio' in result.stdout
-    assert os.path.isfile(tmp_path / 'out' / 'network' / 'good_z.npy')
+    reasons = dict(bad_clip(inputs, kind) for kind in BAD_KINDS)
+    flags = [f'--files={inputs}', f'--out_dir={tmp_path / "out"}', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+             f'--inverse_path={tiny_models["inverse_path"]}', '--gradient=False']
+    result = run_script('latent_vector_recovery.py', *flags, check=False)
+    assert result.returncode == 1 and 'Traceback' not in result.stderr
+    assert f'{len(BAD_KINDS)} of {len(BAD_KINDS) + 1} clips could not be read' in result.stdout
+    listed = [line.strip() for line in result.stdout.splitlines() if line.startswith('  ')]
+    for path, reason in reasons.items():
+        assert any(line.startswith(path + ':') and reason in line for line in listed), path
+    z_file = tmp_path / 'out' / 'network' / 'good_z.npy'
+    np.save(z_file, np.full(100, 7.0))
+    again = run_script('latent_vector_recovery.py', *flags, check=False)
+    assert '1 clips already recovered' in again.stdout and np.all(np.load(z_file) == 7.0)
+    run_script('latent_vector_recovery.py', *flags, '--overwrite=True', check=False)
+    assert np.all(np.abs(np.load(z_file)) <= 1)
 
 
 @pytest.mark.parametrize('synth', [True, False])
@@ -116,6 +127,11 @@ def test_missing_models_and_layers_are_refused_in_one_line(tiny_models, fsdd_sma
                         f'--classifier_path={tiny_models["classifier_path"]}', f'--inverse_dir={tmp_path}/inv',
                         '--perceptual_layers=stage4', check=False)
     assert result.returncode == 2 and "no layers ['stage4']" in result.stderr and 'Traceback' not in result.stderr
+    result = run_script('latent_vector_recovery.py', f'--files={fsdd_small}', f'--out_dir={tmp_path}/out',
+                        f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+                        f'--inverse_path={tiny_models["classifier_path"]}', '--gradient=False', check=False)
+    assert result.returncode == 2 and 'Traceback' not in result.stderr
+    assert '(None, 10), expected (None, 16384) -> (None, 100)' in result.stderr and 'python train.py' in result.stderr
 
 
 def test_recovery_benchmark_writes_every_row(tiny_models, tmp_path):

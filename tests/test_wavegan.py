@@ -93,7 +93,8 @@ def test_official_sc09_metagraph_loads_and_matches_our_generator(tmp_path):
     np.testing.assert_allclose(audio, ours, atol=1e-5)
 
 
-@pytest.mark.parametrize('damage', ['no_folder', 'no_meta', 'no_weights', 'truncated_data', 'wrong_graph'])
+@pytest.mark.parametrize('damage', ['no_folder', 'no_meta', 'no_index', 'no_data', 'truncated_data', 'wrong_graph',
+                                    'latent_50'])
 def test_bad_checkpoints_are_refused_with_one_clear_line(tmp_path, damage):
     export_generator(init_generator_weights(4), str(tmp_path))
     folder = str(tmp_path)
@@ -101,8 +102,10 @@ def test_bad_checkpoints_are_refused_with_one_clear_line(tmp_path, damage):
         folder = str(tmp_path / 'missing')
     elif damage == 'no_meta':
         os.remove(tmp_path / 'infer.meta')
-    elif damage == 'no_weights':
+    elif damage == 'no_index':
         os.remove(tmp_path / 'model.ckpt.index')
+    elif damage == 'no_data':
+        os.remove(tmp_path / 'model.ckpt.data-00000-of-00001')
     elif damage == 'truncated_data':
         data = tmp_path / 'model.ckpt.data-00000-of-00001'
         data.write_bytes(data.read_bytes()[:100])
@@ -111,7 +114,20 @@ def test_bad_checkpoints_are_refused_with_one_clear_line(tmp_path, damage):
         with graph.as_default():
             tf.compat.v1.placeholder(tf.float32, [None, 100], name='x')
             tf.compat.v1.train.export_meta_graph(str(tmp_path / 'infer.meta'), graph=graph)
+    elif damage == 'latent_50':
+        graph = tf.Graph()
+        with graph.as_default():
+            z = tf.compat.v1.placeholder(tf.float32, [None, 50], name='z')
+            kernel = tf.compat.v1.get_variable('kernel', [50, 16384])
+            tf.identity(tf.matmul(z, kernel), name='G_z')
+            saver = tf.compat.v1.train.Saver()
+            with tf.compat.v1.Session() as session:
+                session.run(tf.compat.v1.global_variables_initializer())
+                saver.save(session, str(tmp_path / 'model.ckpt'), write_meta_graph=False)
+            tf.compat.v1.train.export_meta_graph(str(tmp_path / 'infer.meta'), graph=graph)
     with pytest.raises(CheckpointError) as error:
         load_generator(folder)
     message = str(error.value)
-    assert '\n' not in message and folder.split('/')[-1] in message
+    assert '\n' not in message and folder.split('/')[-1] in message and 'train_wavegan.py' in message
+    if damage == 'latent_50':
+        assert 'expected [None, 100]' in message

@@ -1,5 +1,6 @@
 """Audio in and out: any file soundfile reads -> 16 kHz mono float32 of 16384 samples, and back."""
 import os
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -11,6 +12,8 @@ from utils.errors import UserError
 SAMPLE_RATE = 16000   # WaveGAN's rate: its SC09 model was trained on 16 kHz audio
 CLIP_LENGTH = 16384   # WaveGAN's output length (1.024 s at 16 kHz)
 AUDIO_EXTENSIONS = ('.wav', '.flac', '.ogg', '.mp3', '.aiff', '.aif')
+MIN_SECONDS = 0.1     # shorter clips are refused
+SILENCE_PEAK = 1e-4   # clips with no sample above this are refused as silent
 
 
 class AudioError(UserError):
@@ -25,23 +28,52 @@ def resample(audio, rate_in, rate_out=SAMPLE_RATE):
 
 
 def fit_length(audio, length=CLIP_LENGTH):
-    """Zero-pad at the end or cut the end, to exactly `length` samples."""
-    if len(audio) >= length:
-        return audio[:length]
-    return np.pad(audio, (0, length - len(audio)))
+    """Exactly `length` samples: a shorter clip is zero-padded at the end; of a longer one, the
+    window of `length` samples with the most energy is kept (where the word is)."""
+    if len(audio) <= length:
+        return np.pad(audio, (0, length - len(audio)))
+    energy = np.concatenate([[0.0], np.cumsum(np.square(audio, dtype=np.float64))])
+    start = int(np.argmax(energy[length:] - energy[:-length]))
+    return audio[start:start + length]
 
 
-def load_audio(path, sample_rate=SAMPLE_RATE, length=CLIP_LENGTH):
-    """Read a clip as mono float32 in [-1, 1] at `sample_rate`, padded or cut to `length`."""
+def truncation(path):
+    """None for a complete file; for a WAV cut short, (bytes of data its header declares, bytes present)."""
+    for line in sf.info(path).extra_info.splitlines():
+        m = re.match(r'data\s*:\s*(\d+)\s*\(should be (\d+)\)', line)
+        if m:
+            return int(m.group(1)), int(m.group(2))
+    return None
+
+
+def read_audio(path):
+    """(mono float32 samples, sample rate) of any file soundfile reads, or AudioError naming the problem."""
     try:
         audio, rate = sf.read(path, dtype='float32', always_2d=True)
+        cut = truncation(path)
     except Exception as e:  # soundfile raises several types for unreadable files
         raise AudioError(f'{path}: not readable as audio ({str(e).splitlines()[0]})') from None
+    if cut:
+        raise AudioError(f'{path}: truncated (its header declares {cut[0]} bytes of audio, the file holds {cut[1]})')
     if audio.shape[0] == 0:
         raise AudioError(f'{path}: contains no samples')
     audio = audio.mean(axis=1)
     if not np.all(np.isfinite(audio)):
         raise AudioError(f'{path}: contains NaN or infinite samples')
+    return audio, rate
+
+
+def load_audio(path, sample_rate=SAMPLE_RATE, length=CLIP_LENGTH):
+    """Read a clip as mono float32 at `sample_rate`, fitted to `length` samples (see fit_length).
+
+    Channels are averaged; samples keep their level (float files may exceed [-1, 1]). Clips under
+    MIN_SECONDS or with no sound above SILENCE_PEAK are refused: no spoken digit fits in them.
+    """
+    audio, rate = read_audio(path)
+    if len(audio) < MIN_SECONDS * rate:
+        raise AudioError(f'{path}: lasts {len(audio) / rate:.3f} s, under the {MIN_SECONDS} s a spoken digit needs')
+    if np.abs(audio).max() < SILENCE_PEAK:
+        raise AudioError(f'{path}: silent (no sample above {SILENCE_PEAK:g})')
     audio = resample(audio, rate, sample_rate)
     return fit_length(audio, length).astype(np.float32) if length else audio
 
@@ -74,6 +106,11 @@ def save_text(path, text):
 
 def save_npy(path, array):
     atomic_write(path, lambda tmp: np.save(tmp, array))
+
+
+def save_npy_dict(path, arrays):
+    """Arrays by name in one .npz file."""
+    atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
 
 
 def list_audio_files(folder):

@@ -1,7 +1,11 @@
 """Metrics of recovery: audio error, SNR, spectrogram SSIM, log-spectral distance, accuracy, inception score."""
+import json
+import os
+
 import numpy as np
 import tensorflow as tf
 
+from utils.audio import save_npy_dict, save_text
 from utils.features import log_power_spectrogram
 
 
@@ -71,24 +75,69 @@ def stoi(original, reconstruction, sample_rate=16000):
     return np.where(scores == 1e-5, np.nan, scores)
 
 
-def recovery_report(originals, reconstructions, probabilities, labels, seconds, z_true=None, z=None):
-    """Every recovery metric of one method on one set of clips, as a dict of floats (None: not known)."""
-    snr = snr_db(originals, reconstructions)
-    latent = latent_mse(z_true, z) if z_true is not None else None
-    intelligibility = stoi(originals, reconstructions)
+def clip_measures(originals, reconstructions, probabilities=None, labels=None, z_true=None, z=None):
+    """Per-clip measures of a recovery, as arrays: those a table is made of (see summarize), so that
+    the measures of several workers' shares can be concatenated and summarized as one run."""
+    measures = {'audio_mse': audio_mse(originals, reconstructions), 'snr': snr_db(originals, reconstructions),
+                'ssim': spectrogram_ssim(originals, reconstructions),
+                'lsd': log_spectral_distance(originals, reconstructions), 'stoi': stoi(originals, reconstructions)}
+    if z_true is not None:
+        measures['latent_mse'] = latent_mse(z_true, z)
+    if probabilities is not None:
+        measures['probabilities'], measures['labels'] = probabilities, np.asarray(labels)
+    return measures
+
+
+def summarize(measures, seconds):
+    """The metrics of one method on one set of clips, from their per-clip measures (None: not known)."""
+    latent, probabilities, snr, intelligibility = (measures.get(k) for k in ('latent_mse', 'probabilities', 'snr',
+                                                                               'stoi'))
+    clips = len(snr)
     return {
-        'clips': len(originals),
+        'clips': clips,
         'latent MSE (median)': float(np.median(latent)) if latent is not None else None,
         'latent MSE (mean)': float(np.mean(latent)) if latent is not None else None,
-        'audio MSE': float(np.mean(audio_mse(originals, reconstructions))),
+        'audio MSE': float(np.mean(measures['audio_mse'])),
         'SNR dB (median)': float(np.median(snr)),
         'clips above 30 dB': float(np.mean(snr > 30)),
-        'spectrogram SSIM': float(np.mean(spectrogram_ssim(originals, reconstructions))),
-        'log-spectral distance': float(np.mean(log_spectral_distance(originals, reconstructions))),
+        'spectrogram SSIM': float(np.mean(measures['ssim'])),
+        'log-spectral distance': float(np.mean(measures['lsd'])),
         'STOI': float(np.nanmean(intelligibility)) if np.isfinite(intelligibility).any() else None,
         'clips with STOI': int(np.isfinite(intelligibility).sum()),
-        'classifier accuracy': accuracy(probabilities, labels),
-        'inception score': inception_score(probabilities),
-        'seconds per clip': seconds / len(originals),
-        'clips per second': len(originals) / max(seconds, 1e-9),
+        'classifier accuracy': accuracy(probabilities, measures['labels']) if probabilities is not None else None,
+        'inception score': inception_score(probabilities) if probabilities is not None else None,
+        'seconds per clip': seconds / clips,
+        'clips per second': clips / max(seconds, 1e-9),
     }
+
+
+def recovery_report(originals, reconstructions, probabilities, labels, seconds, z_true=None, z=None):
+    """Every recovery metric of one method on one set of clips, as a dict of floats (None: not known)."""
+    return summarize(clip_measures(originals, reconstructions, probabilities, labels, z_true, z), seconds)
+
+
+def save_measures(path, measures, seconds):
+    """One worker's per-clip measures and its recovery time, for merge_measures."""
+    save_npy_dict(path, {**measures, 'seconds': np.array(seconds)})
+
+
+def merge_measures(paths):
+    """The per-clip measures of several workers as one set, and their summed recovery time."""
+    parts = []
+    for path in paths:
+        with np.load(path) as data:
+            parts.append({k: data[k] for k in data.files})
+    seconds = float(sum(part.pop('seconds') for part in parts))
+    return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}, seconds
+
+
+def write_report(folder, name, results, settings):
+    """Print a table of results and write it to folder/name.json (with the settings) and .md."""
+    width = max(len(k) for k in results)
+    for key, value in results.items():
+        if value is not None:
+            print(f'{key:<{width}}  {value:.6g}' if isinstance(value, float) else f'{key:<{width}}  {value}')
+    table = '| metric | value |\n|---|---|\n' + ''.join(f'| {k} | {v} |\n' for k, v in results.items())
+    save_text(os.path.join(folder, f'{name}.json'), json.dumps({'settings': settings, 'results': results}, indent=2))
+    save_text(os.path.join(folder, f'{name}.md'), table)
+    print(f'written to {folder}/{name}.json and .md')

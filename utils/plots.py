@@ -11,18 +11,25 @@ from utils.features import log_power_spectrogram
 
 def save_comparison(path, original, reconstruction, title=''):
     """A PNG with two columns (original, reconstruction) of waveform over log-power spectrogram."""
-    specs = log_power_spectrogram(np.stack([original, reconstruction])).numpy()
-    low, high = np.percentile(specs, 1), specs.max()
-    time = np.arange(len(original)) / SAMPLE_RATE
-    fig, axes = plt.subplots(2, 2, figsize=(9, 5), sharex='col', gridspec_kw={'height_ratios': [1, 2]})
-    for column, (name, audio, spec) in enumerate(zip(('original', 'reconstruction'), (original, reconstruction), specs)):
-        axes[0, column].plot(time, audio, linewidth=0.5)
-        axes[0, column].set(title=name, ylim=(-1, 1))
-        axes[1, column].imshow(spec.T, origin='lower', aspect='auto', vmin=low, vmax=high, cmap='magma',
-                               extent=(0, time[-1], 0, SAMPLE_RATE / 2000))
-        axes[1, column].set(xlabel='seconds', ylabel='kHz' if column == 0 else None)
-    fig.suptitle(title)
-    fig.tight_layout()
+    save_comparisons(path, [(title, original, reconstruction)])
+
+
+def save_comparisons(path, rows):
+    """A PNG with one row per (title, original, reconstruction): waveforms over log-power spectrograms."""
+    fig = plt.figure(figsize=(9, 5 * len(rows)), layout='constrained')
+    for figure, (title, original, reconstruction) in zip(np.atleast_1d(fig.subfigures(len(rows), 1)), rows):
+        specs = log_power_spectrogram(np.stack([original, reconstruction]).astype(np.float32)).numpy()
+        low, high = np.percentile(specs, 1), specs.max()
+        time = np.arange(len(original)) / SAMPLE_RATE
+        axes = figure.subplots(2, 2, sharex=True, gridspec_kw={'height_ratios': [1, 2]})
+        for column, (name, audio, spec) in enumerate(zip(('original', 'reconstruction'),
+                                                         (original, reconstruction), specs)):
+            axes[0, column].plot(time, audio, linewidth=0.5)
+            axes[0, column].set(title=name, ylim=(-1, 1))
+            axes[1, column].imshow(spec.T, origin='lower', aspect='auto', vmin=low, vmax=high, cmap='magma',
+                                   extent=(0, time[-1], 0, SAMPLE_RATE / 2000))
+            axes[1, column].set(xlabel='seconds', ylabel='kHz' if column == 0 else None)
+        figure.suptitle(title)
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=80))
     plt.close(fig)
 

@@ -126,20 +126,25 @@ def gauss_newton(generator, target, z0, iterations, bounded=True, converged_snr=
 
 
 def recover(audio, method, generator, loss_fn, network=None, max_iter=200, bounded=True,
-            batch_size=32, seed=0, gauss_newton_iterations=0, fallback_snr=20.0):
+            batch_size=32, seed=0, gauss_newton_iterations=0, fallback_snr=20.0, clip_ids=None):
     """Recover z [N, 100] for clips [N, 16384] by 'network', 'gradient' or 'hybrid'.
 
     The starting z (the network's, or random) is refined by gauss_newton_iterations of Gauss-Newton
     on the waveform, then, for the clips that are still below fallback_snr dB (clips G cannot make
     exactly, such as real speech), by max_iter iterations of L-BFGS on loss_fn from the starting z.
-    With gauss_newton_iterations=0 every clip gets L-BFGS, as in the paper.
+    With gauss_newton_iterations=0 every clip gets L-BFGS, as in the paper. With bounded, every z
+    (the network's too) stays in [-1, 1]. The random start of clip i comes from the stream (seed,
+    clip_ids[i]), so a clip gets the same start whichever worker recovers it.
     """
     if method not in METHODS:
         raise ValueError(f'unknown recovery method {method!r}: expected one of {METHODS}')
     if method in ('network', 'hybrid'):
         start = predict_z(network, audio)
+        if bounded:  # WaveGAN's prior: projecting onto it never moves z away from a true z
+            start = np.clip(start, -1, 1)
     else:
-        start = random_z(len(audio), np.random.default_rng(seed))
+        ids = range(len(audio)) if clip_ids is None else clip_ids
+        start = np.array([random_z(1, np.random.default_rng([seed, i]))[0] for i in ids]).reshape(-1, LATENT_DIM)
     if method == 'network':
         return start
     z = start.copy()

@@ -13,13 +13,14 @@ from utils.flags import int_list
 from utils.recovery import synthesize
 
 
-def build_resnet(settings, outputs, output_activation=None, name='resnet'):
-    """The ResNet that a script's settings describe (widths, blocks, stem, features)."""
+def build_resnet(settings, outputs, output_activation=None, name='resnet', synchronized=False):
+    """The ResNet that a script's settings describe (widths, blocks, stem, features); synchronized
+    batch norm computes its statistics over the global batch of all replicas."""
     return resnet(outputs, output_activation, widths=int_list(settings['resnet_widths']),
                   blocks=int_list(settings['resnet_blocks']), stem=settings['resnet_stem'],
                   features=settings['features'], feature_channels=settings['feature_channels'],
                   normalize=settings['peak_normalize'], linear_readout=settings.get('linear_readout', False),
-                  name=name)
+                  synchronized=synchronized, name=name)
 
 
 def fit_linear_readout(network, generator, clips, ridge=1e-4, seed=0, batch_size=2000):
@@ -74,12 +75,13 @@ def load_json(path, default=None):
 class ResumableCheckpoint(keras.callbacks.Callback):
     """After each epoch: keep the best model by `monitor`, and the last model + epoch to resume from.
 
-    mode 'max' keeps the highest value of `monitor` (an accuracy), 'min' the lowest (a loss).
+    mode 'max' keeps the highest value of `monitor` (an accuracy), 'min' the lowest (a loss). With
+    write False (every worker but the chief of a distributed run) it keeps count but writes nothing.
     """
 
-    def __init__(self, folder, best_name, monitor='val_accuracy', mode='max'):
+    def __init__(self, folder, best_name, monitor='val_accuracy', mode='max', write=True):
         super().__init__()
-        self.folder, self.monitor, self.sign = folder, monitor, 1 if mode == 'max' else -1
+        self.folder, self.monitor, self.sign, self.write = folder, monitor, 1 if mode == 'max' else -1, write
         self.best_path = os.path.join(folder, best_name)
         self.last_path = os.path.join(folder, 'last.keras')
         self.state_path = os.path.join(folder, 'state.json')
@@ -100,8 +102,10 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         value = (logs or {}).get(self.monitor)
         if value is not None and (self.state['best'] is None or self.sign * (value - self.state['best']) > 0):
             self.state['best'] = float(value)
-            save_model(self.model, self.best_path)
-            print(f'\nepoch {epoch + 1}: {self.monitor} {value:.4f}, best so far: saved {self.best_path}')
-        save_model(self.model, self.last_path)
+            if self.write:
+                save_model(self.model, self.best_path)
+                print(f'\nepoch {epoch + 1}: {self.monitor} {value:.4f}, best so far: saved {self.best_path}')
         self.state['epoch'] = epoch + 1
-        save_json(self.state_path, self.state)
+        if self.write:
+            save_model(self.model, self.last_path)
+            save_json(self.state_path, self.state)

@@ -1,0 +1,163 @@
+"""Scaling out: tf.distribute training on two loopback workers, and folder jobs split across workers."""
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from conftest import ROOT, TINY_RECOVERY, run_script
+from models.resnet import load_inverse_mapping
+from utils.distribute import partial_files, share_of, worker_split
+from utils.errors import UserError
+
+
+def free_loopback_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(('127.0.0.1', 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def tf_config(ports, index):
+    return json.dumps({'cluster': {'worker': [f'127.0.0.1:{p}' for p in ports]},
+                       'task': {'type': 'worker', 'index': index}})
+
+
+def run_workers(script, flags, timeout=300):
+    """Run `script` as two MultiWorkerMirroredStrategy workers on loopback ports; return their outputs."""
+    ports = free_loopback_ports(2)
+    processes = [subprocess.Popen([sys.executable, script, *flags, '--strategy=multiworker'], cwd=ROOT,
+                                  env={**os.environ, 'TF_CONFIG': tf_config(ports, i)},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outputs = []
+    try:
+        for process in processes:
+            out, err = process.communicate(timeout=timeout)
+            assert process.returncode == 0, f'{script} worker failed:\n{out[-2000:]}\n{err[-3000:]}'
+            outputs.append(out)
+    finally:
+        for process in processes:
+            process.kill()
+    return outputs
+
+
+def test_two_workers_train_identically_and_like_one_process(tiny_models, fsdd_small, tmp_path):
+    def flags(folder):
+        return [f'--data_dir={fsdd_small}', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+                f'--classifier_path={tiny_models["classifier_path"]}', f'--inverse_dir={folder}',
+                f'--log_dir={tmp_path}/logs', f'--waves_dir={tmp_path}/waves', '--epochs=1', '--steps_per_epoch=3',
+                '--batch_size=4', '--resnet_widths=4,8', '--resnet_blocks=1,1',
+                '--perceptual_layers=stem,stage1,stage2', '--linear_readout_clips=64']
+
+    outputs = run_workers('train.py', flags(tmp_path / 'two'))
+    digests = [re.search(r'final weights digest (\w+) \(2 replicas\)', out).group(1) for out in outputs]
+    assert digests[0] == digests[1], 'the workers ended with different weights'
+    assert sorted(os.listdir(tmp_path / 'two')) == ['inverse_mapping.keras', 'last.keras', 'state.json']
+
+    run_script('train.py', *flags(tmp_path / 'one'))
+    two = load_inverse_mapping(str(tmp_path / 'two' / 'last.keras'))
+    one = load_inverse_mapping(str(tmp_path / 'one' / 'last.keras'))
+    assert len(two.weights) == len(one.weights)
+    for a, b in zip(two.weights, one.weights):  # Adam's first steps move weights by about 1e-3 each
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=5e-4, err_msg=a.path)
+
+
+def test_two_workers_train_the_generator_like_one_process(fsdd_small, tmp_path):
+    import tensorflow as tf
+    flags = [f'--data_dir={fsdd_small}', '--wavegan_dim=4', '--batch_size=4', '--max_steps=2', '--critic_steps=1',
+             '--classifier_path=none']
+    run_workers('train_wavegan.py', [*flags, f'--checkpoint_dir={tmp_path}/two', f'--log_dir={tmp_path}/logs2'])
+    run_script('train_wavegan.py', *flags, f'--checkpoint_dir={tmp_path}/one', f'--log_dir={tmp_path}/logs1')
+    two, one = (tf.train.load_checkpoint(str(tmp_path / d / 'model.ckpt')) for d in ('two', 'one'))
+    for name in one.get_variable_to_shape_map():
+        np.testing.assert_allclose(two.get_tensor(name), one.get_tensor(name), atol=1e-5, err_msg=name)
+
+
+def test_split_recovery_plus_merge_equals_one_run(tiny_models, fsdd_small, tmp_path):
+    inputs = tmp_path / 'in'
+    inputs.mkdir()
+    for name in ('1_george_0.wav', '3_george_0.wav', '5_jackson_0.wav', '8_jackson_0.wav', '9_george_0.wav'):
+        os.symlink(os.path.join(fsdd_small, name), inputs / name)
+    flags = [f'--files={inputs}', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+             f'--inverse_path={tiny_models["inverse_path"]}', f'--classifier_path={tiny_models["classifier_path"]}',
+             '--max_iter=3', '--gauss_newton_iterations=1', '--batch_size=2', *TINY_RECOVERY]
+    run_script('latent_vector_recovery.py', *flags, f'--out_dir={tmp_path}/one')
+    for index in range(2):
+        run_script('latent_vector_recovery.py', *flags, f'--out_dir={tmp_path}/split', '--num_workers=2',
+                   f'--worker_index={index}')
+    early = run_script('calculate_metrics.py', '--merge=True', f'--results_dir={tmp_path}/split/hybrid', check=False)
+    assert early.returncode == 2  # calculate_metrics's partials are not there: refused in one line
+    run_script('latent_vector_recovery.py', *flags, f'--out_dir={tmp_path}/split', '--merge=True')
+    one = json.load(open(tmp_path / 'one' / 'hybrid' / 'metrics.json'))['results']
+    merged = json.load(open(tmp_path / 'split' / 'hybrid' / 'metrics.json'))['results']
+    assert merged.pop('workers') == 2
+    for key in ('seconds per clip', 'clips per second'):
+        one.pop(key), merged.pop(key)
+    assert merged.keys() == one.keys() and merged['clips'] == 5
+    for key, value in one.items():
+        assert merged[key] == (pytest.approx(value, rel=1e-5) if isinstance(value, float) else value), key
+    for name in os.listdir(tmp_path / 'one' / 'hybrid'):
+        if name.endswith('_z.npy'):
+            np.testing.assert_allclose(np.load(tmp_path / 'split' / 'hybrid' / name),
+                                       np.load(tmp_path / 'one' / 'hybrid' / name), atol=1e-5)
+
+
+def test_calculate_metrics_split_plus_merge_equals_one_run(tiny_models, tmp_path):
+    flags = [f'--checkpoint_dir={tiny_models["checkpoint_dir"]}', f'--inverse_path={tiny_models["inverse_path"]}',
+             f'--classifier_path={tiny_models["classifier_path"]}', '--gradient=False', '--num_clips=7',
+             '--batch_size=2', *TINY_RECOVERY]
+    run_script('calculate_metrics.py', *flags, f'--results_dir={tmp_path}/one')
+    for index in range(3):
+        run_script('calculate_metrics.py', *flags, f'--results_dir={tmp_path}/split', '--num_workers=3',
+                   f'--worker_index={index}')
+    run_script('calculate_metrics.py', *flags, f'--results_dir={tmp_path}/split', '--merge=True')
+    one = json.load(open(tmp_path / 'one' / 'synth_network.json'))['results']
+    merged = json.load(open(tmp_path / 'split' / 'synth_network.json'))['results']
+    for key in ('latent MSE (median)', 'latent MSE (mean)', 'SNR dB (median)', 'log-spectral distance',
+                'classifier accuracy', 'inception score', 'clips'):
+        assert merged[key] == pytest.approx(one[key], rel=1e-5), key
+
+
+@given(st.lists(st.integers(), max_size=40), st.integers(1, 5), st.integers(1, 4))
+def test_worker_shares_cover_every_item_once_in_whole_blocks(items, workers, block):
+    shares = [share_of(items, workers, k, block) for k in range(workers)]
+    assert sorted(sum(shares, [])) == sorted(items)
+    for k, share in enumerate(shares):
+        assert share == [x for i, x in enumerate(items) if (i // block) % workers == k]
+
+
+def test_worker_split_comes_from_flags_or_tf_config(monkeypatch):
+    assert worker_split(3, 2) == (3, 2)
+    monkeypatch.delenv('TF_CONFIG', raising=False)
+    assert worker_split() == (1, 0)
+    monkeypatch.setenv('TF_CONFIG', json.dumps({'cluster': {'chief': ['a:1'], 'worker': ['b:1', 'c:1']},
+                                                'task': {'type': 'worker', 'index': 1}}))
+    assert worker_split() == (3, 2)
+    with pytest.raises(UserError):
+        worker_split(2, 2)
+
+
+def test_merge_refuses_missing_or_mixed_partial_results(tmp_path):
+    np.savez(tmp_path / 'metrics.worker0of2.npz', snr=np.zeros(1))
+    with pytest.raises(UserError, match=r'worker\(s\) \[1\] of 2'):
+        partial_files(str(tmp_path), 'metrics')
+    np.savez(tmp_path / 'metrics.worker0of3.npz', snr=np.zeros(1))
+    with pytest.raises(UserError, match='splits into'):
+        partial_files(str(tmp_path), 'metrics')
+
+
+def test_strategy_flags_are_checked_before_work(monkeypatch):
+    result = run_script('train.py', '--strategy=tpu', check=False)
+    assert result.returncode != 0 and '--strategy=tpu: expected one of default, mirrored, multiworker' in result.stderr
+    env_free = {k: v for k, v in os.environ.items() if k != 'TF_CONFIG'}
+    result = subprocess.run([sys.executable, 'train_sc09_classifier.py', '--strategy=multiworker'], cwd=ROOT,
+                            env=env_free, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and 'TF_CONFIG is not set' in result.stderr and 'Traceback' not in result.stderr
