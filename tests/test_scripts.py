@@ -54,9 +54,14 @@ def test_latent_vector_recovery_inverts_a_folder(tiny_models, fsdd_small, tmp_pa
     inputs.mkdir()
     for name in ('3_george_0.wav', '8_jackson_0.wav'):
         os.symlink(os.path.join(fsdd_small, name), inputs / name)
-    run_script('latent_vector_recovery.py', f'--files={inputs}', f'--out_dir={tmp_path / "out"}',
-               f'--checkpoint_dir={tiny_models["checkpoint_dir"]}', f'--inverse_path={tiny_models["inverse_path"]}',
-               f'--classifier_path={tiny_models["classifier_path"]}', '--max_iter=5', *TINY_RECOVERY, *flags)
+    result = run_script('latent_vector_recovery.py', f'--files={inputs}', f'--out_dir={tmp_path / "out"}',
+                        f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+                        f'--inverse_path={tiny_models["inverse_path"]}',
+                        f'--classifier_path={tiny_models["classifier_path"]}', '--max_iter=5', *TINY_RECOVERY, *flags)
+    if method != 'network':
+        assert f'recovering ({method})' in result.stderr and '2/2 [' in result.stderr  # a progress bar
+    assert 'SNR dB (median)' in result.stdout
+    assert json.load(open(tmp_path / 'out' / method / 'metrics.json'))['results']['clips'] == 2
     for name in ('3_george_0', '8_jackson_0'):
         assert sf.info(str(tmp_path / 'out' / method / f'{name}_reconstruction.wav')).samplerate == 16000
         assert np.load(tmp_path / 'out' / method / f'{name}_z.npy').shape == (100,)

@@ -148,14 +148,18 @@ def recover(audio, method, generator, loss_fn, network=None, max_iter=200, bound
     if method == 'network':
         return start
     z = start.copy()
-    chunks = range(0, len(audio), batch_size)
-    for first in tqdm(chunks, desc=f'recovering ({method})', unit='batch', leave=False, disable=len(chunks) < 2):
-        part = np.arange(first, min(first + batch_size, len(audio)))
+    progress = tqdm(total=len(audio), desc=f'recovering ({method})', unit='clip', leave=False)
+    for first in range(0, len(audio), batch_size):
+        batch = part = np.arange(first, min(first + batch_size, len(audio)))
         if gauss_newton_iterations:
+            progress.set_postfix_str(f'Gauss-Newton on {len(part)} clips')
             z[part] = gauss_newton(generator, audio[part], z[part], gauss_newton_iterations, bounded)
             part = part[snr_db(audio[part], synthesize(generator, z[part])) < fallback_snr]
         if len(part) and max_iter:
+            progress.set_postfix_str(f'L-BFGS on {len(part)} clips')
             z[part] = lbfgs(generator, loss_fn, audio[part], start[part], max_iter, bounded)
+        progress.update(len(batch))
+    progress.close()
     return z
 
 
