@@ -33,7 +33,8 @@ out_dir = 'waves'
 inverse_mapping = True         # start from the network's z (alone if gradient is False)
 gradient = True                # refine z with L-BFGS (from random z if inverse_mapping is False)
 max_iter = 200                 # L-BFGS iterations, for clips Gauss-Newton cannot fit exactly
-gauss_newton_iterations = 10   # Gauss-Newton steps on the waveform first (0: L-BFGS only, as the paper)
+gauss_newton_iterations = 5    # Gauss-Newton steps on the waveform first (0: L-BFGS only, as the paper)
+chord_steps = 8                # after each, steps that reuse its Jacobian (one generator call each, not 100)
 fallback_snr = 20.0            # clips Gauss-Newton leaves below this SNR (dB) get L-BFGS from the start z
 lbfgs_bounded = True           # keep z in [-1, 1], WaveGAN's prior (the paper did not)
 recovery_loss = 'perceptual'   # L-BFGS loss: 'perceptual' (log-spectral + classifier), 'waveform' or 'paper'
@@ -58,8 +59,8 @@ def validate(s):
         raise FlagError('--max_iter and --batch_size must be at least 1')
     if s['recovery_loss'] not in RECOVERY_LOSSES:
         raise FlagError(f'--recovery_loss={s["recovery_loss"]}: expected one of {", ".join(RECOVERY_LOSSES)}')
-    if s['gauss_newton_iterations'] < 0:
-        raise FlagError('--gauss_newton_iterations must be at least 0')
+    if s['gauss_newton_iterations'] < 0 or s['chord_steps'] < 0:
+        raise FlagError('--gauss_newton_iterations and --chord_steps must be at least 0')
     if s['num_workers'] < 0 or not 0 <= s['worker_index'] < max(s['num_workers'], 1):
         raise FlagError('--worker_index must be 0 to --num_workers - 1')
 
@@ -104,7 +105,7 @@ def recover_and_save(paths, ids):
                                    spectral_weight)
     started = time.time()
     z = recover(audio, method, generator, objective, network, max_iter, lbfgs_bounded, batch_size, seed,
-                gauss_newton_iterations, fallback_snr, clip_ids=ids)
+                gauss_newton_iterations, fallback_snr, clip_ids=ids, chord_steps=chord_steps)
     seconds = time.time() - started
     reconstructions = synthesize(generator, z)
     measures = metrics.clip_measures(audio, reconstructions)

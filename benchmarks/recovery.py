@@ -29,7 +29,8 @@ real_clips = 0                 # 0: every clip of the split
 rows = 'random,network,gradient,hybrid,paper'  # any of ROW_NAMES
 # our recovery recipe, as in latent_vector_recovery.py; the 'paper' row replaces it with PAPER_RECOVERY
 max_iter = 200
-gauss_newton_iterations = 10
+gauss_newton_iterations = 5
+chord_steps = 8
 fallback_snr = 20.0
 lbfgs_bounded = True
 recovery_loss = 'perceptual'
@@ -64,7 +65,7 @@ from utils.metrics import accuracy, recovery_report
 from utils.recovery import random_z, recover, recovery_objective, synthesize
 from utils.training import save_json
 
-RECIPE_KEYS = ('max_iter', 'gauss_newton_iterations', 'fallback_snr', 'lbfgs_bounded', 'recovery_loss',
+RECIPE_KEYS = ('max_iter', 'gauss_newton_iterations', 'chord_steps', 'fallback_snr', 'lbfgs_bounded', 'recovery_loss',
                'perceptual_layers', 'perceptual_weight', 'spectral_weight')
 OURS = {k: config[k] for k in RECIPE_KEYS}
 PAPER = {**OURS, **PAPER_RECOVERY}
@@ -88,7 +89,8 @@ def recover_with(method, recipe, audio):
     objective = recovery_objective(recipe['recovery_loss'], classifier, name_list(recipe['perceptual_layers']),
                                    recipe['perceptual_weight'], recipe['spectral_weight'])
     z = recover(audio, method, generator, objective, network, recipe['max_iter'], recipe['lbfgs_bounded'],
-                batch_size, seed, recipe['gauss_newton_iterations'], recipe['fallback_snr'])
+                batch_size, seed, recipe['gauss_newton_iterations'], recipe['fallback_snr'],
+                chord_steps=recipe['chord_steps'])
     return z, time.time() - started
 
 
