@@ -15,7 +15,7 @@ run's (the timings aside: seconds add up over workers).
 """
 import os
 
-from utils.flags import configure
+from utils.flags import RECOVERY_LOSSES, FlagError, check_recovery_settings, configure
 
 # -----------------------------------------------------------------------------
 synth = True                   # synthesized clips G(z) (True) or real clips from data_dir (False)
@@ -47,16 +47,12 @@ seed = 0
 
 
 def validate(s):
-    from utils.flags import RECOVERY_LOSSES, FlagError
-    if not (s['inverse_mapping'] or s['gradient']):
-        raise FlagError('--inverse_mapping and --gradient are both False: nothing would recover z')
-    if s['num_clips'] < 2 or s['max_iter'] < 1 or s['batch_size'] < 1:
-        raise FlagError('--num_clips must be at least 2, --max_iter and --batch_size at least 1')
-    if s['num_workers'] < 0 or not 0 <= s['worker_index'] < max(s['num_workers'], 1):
-        raise FlagError('--worker_index must be 0 to --num_workers - 1')
+    check_recovery_settings(s)
+    if s['num_clips'] < 2:
+        raise FlagError('--num_clips must be at least 2')
 
 
-config = configure(globals(), validate=validate)
+config = configure(globals(), validate=validate, choices={'recovery_loss': RECOVERY_LOSSES})
 
 import time
 

@@ -22,7 +22,7 @@ import os
 import sys
 import time
 
-from utils.flags import configure
+from utils.flags import RECOVERY_LOSSES, check_recovery_settings, configure
 
 # -----------------------------------------------------------------------------
 files = 'Audio_Examples/originals'  # folder of clips to invert (searched recursively)
@@ -51,21 +51,7 @@ seed = 0
 # -----------------------------------------------------------------------------
 
 
-def validate(s):
-    from utils.flags import RECOVERY_LOSSES, FlagError
-    if not (s['inverse_mapping'] or s['gradient']):
-        raise FlagError('--inverse_mapping and --gradient are both False: nothing would recover z')
-    if s['max_iter'] < 1 or s['batch_size'] < 1:
-        raise FlagError('--max_iter and --batch_size must be at least 1')
-    if s['recovery_loss'] not in RECOVERY_LOSSES:
-        raise FlagError(f'--recovery_loss={s["recovery_loss"]}: expected one of {", ".join(RECOVERY_LOSSES)}')
-    if s['gauss_newton_iterations'] < 0 or s['chord_steps'] < 0:
-        raise FlagError('--gauss_newton_iterations and --chord_steps must be at least 0')
-    if s['num_workers'] < 0 or not 0 <= s['worker_index'] < max(s['num_workers'], 1):
-        raise FlagError('--worker_index must be 0 to --num_workers - 1')
-
-
-config = configure(globals(), validate=validate)
+config = configure(globals(), validate=check_recovery_settings, choices={'recovery_loss': RECOVERY_LOSSES})
 
 from models.resnet import load_classifier, load_inverse_mapping
 from models.tf1_loader import load_generator

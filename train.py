@@ -11,7 +11,7 @@ originals with their reconstructions in `waves/`. An interrupted run resumes fro
 """
 import os
 
-from utils.flags import configure
+from utils.flags import STRATEGIES, configure
 
 # -----------------------------------------------------------------------------
 data_dir = '../shared/datasets/fsdd/recordings'  # SC09 root (train/ valid/) or FSDD recordings
@@ -43,14 +43,7 @@ seed = 0
 # -----------------------------------------------------------------------------
 
 
-def validate(s):
-    from utils.distribute import STRATEGIES
-    from utils.flags import FlagError
-    if s['strategy'] not in STRATEGIES:
-        raise FlagError(f'--strategy={s["strategy"]}: expected one of {", ".join(STRATEGIES)}')
-
-
-config = configure(globals(), validate=validate)
+config = configure(globals(), choices={'strategy': STRATEGIES})
 
 import numpy as np
 import tensorflow as tf
@@ -62,16 +55,14 @@ from models.tf1_loader import load_generator
 from models.wavegan import LATENT_DIM
 from utils.audio import save_npy, save_wav
 from utils.data import load_split
-from utils.distribute import (average_over_global_batch, check_global_batch, distributed_step, is_chief,
-                              make_strategy, per_replica, weights_digest)
+from utils.distribute import distributed_step, is_chief, make_strategy, per_replica, weights_digest
 from utils.flags import name_list
 from utils.losses import latent_mse, perceptual_loss, perceptual_model
 from utils.plots import spectrogram_images
 from utils.training import ResumableCheckpoint, build_resnet, fit_linear_readout
 
 keras.utils.set_random_seed(seed)
-distribution = make_strategy(strategy)
-check_global_batch(distribution, batch_size)
+distribution = make_strategy(strategy, batch_size)
 chief = is_chief(distribution)
 
 generator = load_generator(checkpoint_dir)
@@ -99,15 +90,16 @@ rng = np.random.default_rng([seed, first_epoch])
 def real_loss(real):
     """Perceptual loss between real clips and G(E(clip))."""
     per_example = perceptual_loss(perceptual_features, real, generator(network(real, training=True)))
-    return average_over_global_batch(per_example, batch_size)
+    return tf.nn.compute_average_loss(per_example, global_batch_size=batch_size)
 
 
 def synthetic_loss(z):
     """Weighted latent MSE between z and E(G(z)), and the perceptual loss between G(z) and G(E(G(z)))."""
     audio = generator(z)
     z_pred = network(audio, training=True)
-    latent = average_over_global_batch(latent_mse(z, z_pred), batch_size)
-    perceptual = average_over_global_batch(perceptual_loss(perceptual_features, audio, generator(z_pred)), batch_size)
+    latent = tf.nn.compute_average_loss(latent_mse(z, z_pred), global_batch_size=batch_size)
+    perceptual = tf.nn.compute_average_loss(perceptual_loss(perceptual_features, audio, generator(z_pred)),
+                                            global_batch_size=batch_size)
     return latent_loss_weight * latent, perceptual
 
 

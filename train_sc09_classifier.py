@@ -8,7 +8,7 @@ reports its accuracy on the test split, and resumes an interrupted run from its 
 """
 import os
 
-from utils.flags import configure
+from utils.flags import STRATEGIES, configure
 
 # -----------------------------------------------------------------------------
 data_dir = '../shared/datasets/fsdd/recordings'  # SC09 root (train/ valid/ test/) or FSDD recordings
@@ -33,14 +33,7 @@ seed = 0
 # -----------------------------------------------------------------------------
 
 
-def validate(s):
-    from utils.distribute import STRATEGIES
-    from utils.flags import FlagError
-    if s['strategy'] not in STRATEGIES:
-        raise FlagError(f'--strategy={s["strategy"]}: expected one of {", ".join(STRATEGIES)}')
-
-
-config = configure(globals(), validate=validate)
+config = configure(globals(), choices={'strategy': STRATEGIES})
 
 import numpy as np
 import tensorflow as tf
@@ -49,14 +42,12 @@ from tqdm import tqdm
 
 from models.resnet import NUM_DIGITS
 from utils.data import load_split
-from utils.distribute import (average_over_global_batch, check_global_batch, distributed_step, is_chief,
-                              make_strategy, per_replica)
+from utils.distribute import distributed_step, is_chief, make_strategy, per_replica
 from utils.flags import name_list
 from utils.training import ResumableCheckpoint, build_resnet
 
 keras.utils.set_random_seed(seed)
-distribution = make_strategy(strategy)
-check_global_batch(distribution, batch_size)
+distribution = make_strategy(strategy, batch_size)
 chief = is_chief(distribution)
 os.makedirs(classifier_dir, exist_ok=True)
 
@@ -71,7 +62,7 @@ def random_delays(audio):
 
 def classification_loss(audio, labels):
     per_example = keras.losses.sparse_categorical_crossentropy(labels, model(audio, training=True))
-    return average_over_global_batch(per_example, batch_size)
+    return tf.nn.compute_average_loss(per_example, global_batch_size=batch_size)
 
 
 def accuracy(network, audio, labels):

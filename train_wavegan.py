@@ -10,7 +10,7 @@ Training resumes from `checkpoint/train_state/` when it is there.
 import os
 import time
 
-from utils.flags import configure
+from utils.flags import STRATEGIES, FlagError, configure
 
 # -----------------------------------------------------------------------------
 data_dir = '../shared/datasets/fsdd/recordings'  # SC09 root (with train/) or an FSDD recordings folder
@@ -39,20 +39,14 @@ seed = 0
 
 
 def validate(s):
-    from utils.flags import FlagError
     for name in ('wavegan_dim', 'batch_size', 'critic_steps', 'max_steps'):
         if s[name] < 1:
             raise FlagError(f'--{name}={s[name]}: must be at least 1')
-    if s['gan_loss'] not in ('wgan-gp', 'r1'):
-        raise FlagError(f'--gan_loss={s["gan_loss"]}: expected wgan-gp or r1')
     if not s['learning_rate'] > 0:
         raise FlagError(f'--learning_rate={s["learning_rate"]}: must be positive')
-    from utils.distribute import STRATEGIES
-    if s['strategy'] not in STRATEGIES:
-        raise FlagError(f'--strategy={s["strategy"]}: expected one of {", ".join(STRATEGIES)}')
 
 
-config = configure(globals(), validate=validate)
+config = configure(globals(), validate=validate, choices={'gan_loss': ('wgan-gp', 'r1'), 'strategy': STRATEGIES})
 
 import numpy as np
 import tensorflow as tf
@@ -63,15 +57,13 @@ from models.resnet import load_classifier
 from models.tf1_loader import export_generator
 from models.wavegan import LATENT_DIM, Discriminator, generate, init_generator_weights
 from utils.data import load_split, normalize_peak
-from utils.distribute import (any_worker, average_over_global_batch, check_global_batch, chief_or_scratch, is_chief,
-                              make_strategy, per_replica, remove_scratch)
+from utils.distribute import any_worker, chief_or_scratch, is_chief, make_strategy, per_replica, remove_scratch
 from utils.metrics import inception_score
 from utils.plots import spectrogram_images
 
 tf.random.set_seed(seed)
 rng = np.random.default_rng(seed)
-distribution = make_strategy(strategy)
-check_global_batch(distribution, batch_size)
+distribution = make_strategy(strategy, batch_size)
 chief = is_chief(distribution)
 
 # data ------------------------------------------------------------------------
@@ -120,8 +112,8 @@ def wgan_gp_critic_loss(real, fake, alpha):
         gp_tape.watch(mix)
         d_mix = D(mix)
     slopes = tf.norm(tf.reshape(gp_tape.gradient(d_mix, mix), [tf.shape(real)[0], -1]), axis=1)
-    penalty = average_over_global_batch((slopes - 1.0) ** 2, batch_size)
-    distance = average_over_global_batch(D(fake) - D(real), batch_size)
+    penalty = tf.nn.compute_average_loss((slopes - 1.0) ** 2, global_batch_size=batch_size)
+    distance = tf.nn.compute_average_loss(D(fake) - D(real), global_batch_size=batch_size)
     return distance + gradient_penalty * penalty, distance, penalty
 
 
@@ -130,9 +122,10 @@ def r1_critic_loss(real, fake, alpha):
     with tf.GradientTape() as r1_tape:
         r1_tape.watch(real)
         d_real = D(real)
-    penalty = average_over_global_batch(tf.reduce_sum(tf.square(r1_tape.gradient(d_real, real)), axis=[1, 2]),
-                                        batch_size)
-    distance = average_over_global_batch(tf.nn.softplus(D(fake)) + tf.nn.softplus(-d_real), batch_size)
+    penalty = tf.nn.compute_average_loss(tf.reduce_sum(tf.square(r1_tape.gradient(d_real, real)), axis=[1, 2]),
+                                         global_batch_size=batch_size)
+    distance = tf.nn.compute_average_loss(tf.nn.softplus(D(fake)) + tf.nn.softplus(-d_real),
+                                          global_batch_size=batch_size)
     return distance + 0.5 * r1_penalty * penalty, distance, penalty
 
 
@@ -150,7 +143,8 @@ def critic_replica_step(real, z, alpha):
 def generator_replica_step(z):
     with tf.GradientTape() as tape:
         scores = D(generate(z, G))
-        loss = average_over_global_batch(-scores if gan_loss == 'wgan-gp' else tf.nn.softplus(-scores), batch_size)
+        per_example = -scores if gan_loss == 'wgan-gp' else tf.nn.softplus(-scores)
+        loss = tf.nn.compute_average_loss(per_example, global_batch_size=batch_size)
     g_opt.apply_gradients(zip(tape.gradient(loss, g_vars), g_vars))
     return loss
 

@@ -58,12 +58,11 @@ import numpy as np
 
 from models.resnet import load_classifier, load_inverse_mapping
 from models.tf1_loader import load_generator
-from utils.audio import list_audio_files, save_text
+from utils.audio import list_audio_files, save_json, save_text
 from utils.data import load_clips, normalize_level, split_files
 from utils.flags import name_list
 from utils.metrics import accuracy, recovery_report
 from utils.recovery import random_z, recover, recovery_objective, synthesize
-from utils.training import save_json
 
 RECIPE_KEYS = ('max_iter', 'gauss_newton_iterations', 'chord_steps', 'fallback_snr', 'lbfgs_bounded', 'recovery_loss',
                'perceptual_layers', 'perceptual_weight', 'spectral_weight')

@@ -54,12 +54,17 @@ def tiny_generator(folder, seed=5):
     return load_generator(str(folder))
 
 
-def test_gauss_newton_converges_to_the_exact_z(tmp_path):
-    generator = tiny_generator(tmp_path)
+def clips_and_near_starts(generator):
+    """Three z, their clips, and starts about 0.2 away from each z (inside [-1, 1])."""
     rng = np.random.default_rng(2)
     z_true = random_z(3, rng)
-    audio = synthesize(generator, z_true)
     z_start = np.clip(z_true + rng.normal(0, 0.2, z_true.shape), -1, 1).astype(np.float32)
+    return z_true, synthesize(generator, z_true), z_start
+
+
+def test_gauss_newton_converges_to_the_exact_z(tmp_path):
+    generator = tiny_generator(tmp_path)
+    z_true, audio, z_start = clips_and_near_starts(generator)
     z = gauss_newton(generator, audio, z_start, iterations=10)
     assert np.median(metrics.latent_mse(z_true, z)) < 1e-6
     assert np.all(metrics.snr_db(audio, synthesize(generator, z)) > 60)
@@ -67,10 +72,7 @@ def test_gauss_newton_converges_to_the_exact_z(tmp_path):
 
 def test_chord_steps_reach_with_few_jacobians_what_plain_steps_do_not(tmp_path):
     generator = tiny_generator(tmp_path)
-    rng = np.random.default_rng(2)
-    z_true = random_z(3, rng)
-    audio = synthesize(generator, z_true)
-    z_start = np.clip(z_true + rng.normal(0, 0.2, z_true.shape), -1, 1).astype(np.float32)
+    z_true, audio, z_start = clips_and_near_starts(generator)
     plain = gauss_newton(generator, audio, z_start, iterations=2)
     chord = gauss_newton(generator, audio, z_start, iterations=2, chord_steps=8)
     assert np.median(metrics.latent_mse(z_true, chord)) < np.median(metrics.latent_mse(z_true, plain)) / 10

@@ -1,4 +1,5 @@
 """Audio in and out: any file soundfile reads -> 16 kHz mono float32 of 16384 samples, and back."""
+import json
 import os
 import re
 from fractions import Fraction
@@ -102,6 +103,10 @@ def save_text(path, text):
         with open(tmp, 'w') as f:
             f.write(text)
     atomic_write(path, write)
+
+
+def save_json(path, data):
+    save_text(path, json.dumps(data, indent=2))
 
 
 def save_npy(path, array):

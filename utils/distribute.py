@@ -3,7 +3,8 @@
 Training scripts take `--strategy=default|mirrored|multiworker`. The flag's batch size is the
 global batch: every step draws it on the host from the same seeded generator on every worker, and
 replica r trains on rows [r * B / n, (r + 1) * B / n). Per-example losses are summed and divided by
-the global batch, so the all-reduced gradients equal those of one process on the whole batch. Only
+the global batch (`tf.nn.compute_average_loss`), so the all-reduced gradients equal those of one
+process on the whole batch. Only
 the chief writes checkpoints, logs and examples; every worker resumes from them.
 """
 import glob
@@ -17,23 +18,28 @@ import tempfile
 import tensorflow as tf
 
 from utils.errors import UserError
+from utils.flags import STRATEGIES
 
-STRATEGIES = ('default', 'mirrored', 'multiworker')
 
-
-def make_strategy(name):
-    """'default': this process's one device; 'mirrored': every local GPU; 'multiworker': the hosts of TF_CONFIG."""
+def make_strategy(name, global_batch):
+    """'default': this process's one device; 'mirrored': every local GPU; 'multiworker': the hosts of
+    TF_CONFIG. The global batch must split evenly over the strategy's replicas."""
     if name == 'default':
-        return tf.distribute.get_strategy()
-    if name == 'mirrored':
-        return tf.distribute.MirroredStrategy()
-    if name == 'multiworker':
+        strategy = tf.distribute.get_strategy()
+    elif name == 'mirrored':
+        strategy = tf.distribute.MirroredStrategy()
+    elif name == 'multiworker':
         if not os.environ.get('TF_CONFIG'):
             raise UserError('--strategy=multiworker: TF_CONFIG is not set; it names the cluster and this '
                             'worker, e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
                             '"task": {"type": "worker", "index": 0}}')
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise UserError(f'--strategy={name}: expected one of {", ".join(STRATEGIES)}')
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    else:
+        raise UserError(f'--strategy={name}: expected one of {", ".join(STRATEGIES)}')
+    if global_batch % strategy.num_replicas_in_sync:
+        raise UserError(f'--batch_size={global_batch}: the global batch must split evenly over '
+                        f'{strategy.num_replicas_in_sync} replicas')
+    return strategy
 
 
 def is_chief(strategy):
@@ -47,12 +53,6 @@ def is_chief(strategy):
         'chief' not in resolver.cluster_spec().as_dict()
 
 
-def check_global_batch(strategy, batch_size):
-    replicas = strategy.num_replicas_in_sync
-    if batch_size % replicas:
-        raise UserError(f'--batch_size={batch_size}: the global batch must split evenly over {replicas} replicas')
-
-
 def per_replica(strategy, *global_batches):
     """Each global batch [B, ...] as per-replica slices: replica r gets rows r * B / n to (r + 1) * B / n."""
     n = strategy.num_replicas_in_sync
@@ -63,11 +63,6 @@ def per_replica(strategy, *global_batches):
             lambda context: batch[context.replica_id_in_sync_group * size:(context.replica_id_in_sync_group + 1) * size])
 
     return [split(batch) for batch in global_batches]
-
-
-def average_over_global_batch(per_example, global_batch_size):
-    """Sum of this replica's per-example losses over the global batch size (see the module docstring)."""
-    return tf.reduce_sum(per_example) / global_batch_size
 
 
 def distributed_step(strategy, model, loss_fn):

@@ -15,6 +15,7 @@ from utils.errors import UserError, report_user_errors
 FLAG_TYPES = (bool, int, float, str)
 
 RECOVERY_LOSSES = ('perceptual', 'waveform', 'paper')
+STRATEGIES = ('default', 'mirrored', 'multiworker')  # tf.distribute: one device, local GPUs, TF_CONFIG hosts
 
 # The paper's recovery recipe (see ../shared/PAPER_NOTES.md): its loss, unbounded L-BFGS, 200 iterations.
 PAPER_RECOVERY = dict(
@@ -117,11 +118,12 @@ def parse_flags(argv, settings):
     return overrides
 
 
-def configure(namespace, argv=None, validate=None):
+def configure(namespace, argv=None, validate=None, choices=None):
     """Apply command-line overrides to a script's settings in place; return them as a dict.
 
-    `validate(settings)` may raise FlagError for impossible values; any FlagError ends the
-    script with a one-line message before work starts.
+    `choices` maps a setting to the values it may take; `validate(settings)` may raise FlagError
+    for other impossible values; any FlagError ends the script with a one-line message before work
+    starts.
     """
     report_user_errors()
     argv = sys.argv[1:] if argv is None else argv
@@ -129,8 +131,12 @@ def configure(namespace, argv=None, validate=None):
     settings = declared_settings(namespace)
     try:
         settings.update(parse_flags([a for a in argv if a not in ('-h', '--help')], settings))
-        if validate is not None and not wants_help:
-            validate(settings)
+        if not wants_help:
+            for name, allowed in (choices or {}).items():
+                if settings[name] not in allowed:
+                    raise FlagError(f'--{name}={settings[name]}: expected one of {", ".join(allowed)}')
+            if validate is not None:
+                validate(settings)
     except FlagError as e:
         sys.exit(f'error: {e}')
     if wants_help:
@@ -138,6 +144,18 @@ def configure(namespace, argv=None, validate=None):
         sys.exit(0)
     namespace.update(settings)
     return settings
+
+
+def check_recovery_settings(s):
+    """The checks of the recovery scripts' shared settings: method, recipe and worker split."""
+    if not (s['inverse_mapping'] or s['gradient']):
+        raise FlagError('--inverse_mapping and --gradient are both False: nothing would recover z')
+    if s['max_iter'] < 1 or s['batch_size'] < 1:
+        raise FlagError('--max_iter and --batch_size must be at least 1')
+    if s['gauss_newton_iterations'] < 0 or s['chord_steps'] < 0:
+        raise FlagError('--gauss_newton_iterations and --chord_steps must be at least 0')
+    if s['num_workers'] < 0 or not 0 <= s['worker_index'] < max(s['num_workers'], 1):
+        raise FlagError('--worker_index must be 0 to --num_workers - 1')
 
 
 def int_list(text):

@@ -1,11 +1,10 @@
 """Metrics of recovery: audio error, SNR, spectrogram SSIM, log-spectral distance, accuracy, inception score."""
-import json
 import os
 
 import numpy as np
 import tensorflow as tf
 
-from utils.audio import save_npy_dict, save_text
+from utils.audio import save_json, save_npy_dict, save_text
 from utils.features import log_power_spectrogram
 
 
@@ -138,6 +137,6 @@ def write_report(folder, name, results, settings):
         if value is not None:
             print(f'{key:<{width}}  {value:.6g}' if isinstance(value, float) else f'{key:<{width}}  {value}')
     table = '| metric | value |\n|---|---|\n' + ''.join(f'| {k} | {v} |\n' for k, v in results.items())
-    save_text(os.path.join(folder, f'{name}.json'), json.dumps({'settings': settings, 'results': results}, indent=2))
+    save_json(os.path.join(folder, f'{name}.json'), {'settings': settings, 'results': results})
     save_text(os.path.join(folder, f'{name}.md'), table)
     print(f'written to {folder}/{name}.json and .md')

@@ -8,7 +8,7 @@ from tqdm import tqdm
 
 from models.resnet import resnet
 from models.wavegan import LATENT_DIM
-from utils.audio import CLIP_LENGTH, atomic_write, save_text
+from utils.audio import CLIP_LENGTH, atomic_write, save_json
 from utils.flags import int_list
 from utils.recovery import synthesize
 
@@ -59,10 +59,6 @@ def fit_linear_readout(network, generator, clips, ridge=1e-4, seed=0, batch_size
 def save_model(model, path):
     """Save a Keras model (with its optimizer state when compiled) atomically."""
     atomic_write(path, model.save)
-
-
-def save_json(path, data):
-    save_text(path, json.dumps(data, indent=2))
 
 
 def load_json(path, default=None):
