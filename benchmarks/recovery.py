@@ -2,8 +2,9 @@
 
 Synthesized set: `synth_clips` z drawn with a fixed seed and their audio G(z). Real set: FSDD's test
 takes (0-4 of every speaker), and any folder named by `extra_dir` (SC09's test set, say). Rows: random
-z, network alone, gradient-only, hybrid, and the paper's recipe (hybrid with its loss, unbounded
-L-BFGS, 200 iterations). Every figure comes from the same run on the same machine. Writes
+z, network alone, gradient-only, hybrid, hybrid_fast (hybrid cut to about the paper's cost: 2
+Jacobians, 100 L-BFGS iterations), and the paper's recipe (hybrid with its loss, unbounded L-BFGS,
+200 iterations). Every figure comes from the same run on the same machine. Writes
 `{results_dir}/recovery.md` and `.json`.
 
     python benchmarks/recovery.py
@@ -26,7 +27,7 @@ split = 'test'                 # FSDD: takes 0-4, 300 clips
 extra_dir = ''                 # another folder of real clips (labels from file or folder names)
 synth_clips = 200
 real_clips = 0                 # 0: every clip of the split
-rows = 'random,network,gradient,hybrid,paper'  # any of ROW_NAMES
+rows = 'random,network,gradient,hybrid,hybrid_fast,paper'  # any of ROW_NAMES
 # our recovery recipe, as in latent_vector_recovery.py; the 'paper' row replaces it with PAPER_RECOVERY
 max_iter = 200
 gauss_newton_iterations = 5
@@ -42,7 +43,7 @@ batch_size = 32
 seed = 0
 # -----------------------------------------------------------------------------
 
-ROW_NAMES = ('random', 'network', 'gradient', 'hybrid', 'paper')
+ROW_NAMES = ('random', 'network', 'gradient', 'hybrid', 'hybrid_fast', 'paper')
 
 
 def validate(s):
@@ -67,9 +68,11 @@ from utils.recovery import random_z, recover, recovery_objective, synthesize
 RECIPE_KEYS = ('max_iter', 'gauss_newton_iterations', 'chord_steps', 'fallback_snr', 'lbfgs_bounded', 'recovery_loss',
                'perceptual_layers', 'perceptual_weight', 'spectral_weight')
 OURS = {k: config[k] for k in RECIPE_KEYS}
+FAST = {**OURS, 'gauss_newton_iterations': 2, 'max_iter': 100}
 PAPER = {**OURS, **PAPER_RECOVERY}
 ROWS = {'random': ('random', OURS), 'network': ('network', OURS), 'gradient': ('gradient', OURS),
-        'hybrid': ('hybrid', OURS), 'paper': ('hybrid', PAPER)}  # row -> (method, recipe)
+        'hybrid': ('hybrid', OURS), 'hybrid_fast': ('hybrid', FAST),
+        'paper': ('hybrid', PAPER)}  # row -> (method, recipe)
 
 generator = load_generator(checkpoint_dir)
 classifier = load_classifier(classifier_path)
@@ -78,6 +81,12 @@ network = load_inverse_mapping(inverse_path)
 
 def classify(audio):
     return classifier.predict(audio, batch_size=100, verbose=0)
+
+
+def accuracy_by_digit(probabilities, labels):
+    """{digit: accuracy of the reconstructions of its clips}: which digits the generator can say."""
+    predicted = np.argmax(probabilities, axis=-1)
+    return {int(d): float(np.mean(predicted[labels == d] == d)) for d in np.unique(labels)}
 
 
 def recover_with(method, recipe, audio):
@@ -122,11 +131,15 @@ for set_name, audio, labels, z_true in clip_sets():
         method, recipe = ROWS[row]
         z, seconds = recover_with(method, recipe, audio)
         reconstructions = synthesize(generator, z)
-        report = recovery_report(audio, reconstructions, classify(reconstructions), labels, seconds, z_true, z)
-        results.append({'set': set_name, 'row': row, 'accuracy on originals': original_accuracy, **report})
-        print(f'  {row:<8} ' + ', '.join(f'{k} {v:.4g}' for k, v in report.items() if isinstance(v, float)))
+        probabilities = classify(reconstructions)
+        report = recovery_report(audio, reconstructions, probabilities, labels, seconds, z_true, z)
+        results.append({'set': set_name, 'row': row, 'accuracy on originals': original_accuracy, **report,
+                        'accuracy by digit': accuracy_by_digit(probabilities, labels)})
+        print(f'  {row:<11} ' + ', '.join(f'{k} {v:.4g}' for k, v in report.items() if isinstance(v, float)))
+        by_digit = results[-1]['accuracy by digit']
+        print('              accuracy by digit: ' + ' '.join(f'{d}:{a:.2f}' for d, a in by_digit.items()))
 
-columns = [k for k in results[0] if k not in ('set', 'row')]
+columns = [k for k in results[0] if k not in ('set', 'row', 'accuracy by digit')]
 table = ('| set | row | ' + ' | '.join(columns) + ' |\n' + '|---' * (len(columns) + 2) + '|\n' +
          ''.join(f'| {r["set"]} | {r["row"]} | ' +
                  ' | '.join('' if r[c] is None else f'{r[c]:.4g}' if isinstance(r[c], float) else str(r[c])

@@ -145,9 +145,10 @@ def test_recovery_benchmark_writes_every_row(tiny_models, tmp_path):
                f'--data_dir={tiny_models["data_dir"]}', '--synth_clips=3', '--real_clips=3', '--max_iter=3',
                '--gauss_newton_iterations=1', f'--results_dir={tmp_path}', *TINY_RECOVERY)
     results = json.load(open(tmp_path / 'recovery.json'))['results']
-    assert [(r['set'].split()[0], r['row']) for r in results] == \
-        [(s, r) for s in ('synthesized', 'real') for r in ('random', 'network', 'gradient', 'hybrid', 'paper')]
+    rows = ('random', 'network', 'gradient', 'hybrid', 'hybrid_fast', 'paper')
+    assert [(r['set'].split()[0], r['row']) for r in results] == [(s, r) for s in ('synthesized', 'real') for r in rows]
     assert all(r['clips'] == 3 and (r['STOI'] is None or -1 <= r['STOI'] <= 1) for r in results)
+    assert all(0 <= a <= 1 for r in results for a in r['accuracy by digit'].values())
     assert '| synthesized | hybrid |' in open(tmp_path / 'recovery.md').read()
 
 

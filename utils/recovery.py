@@ -83,26 +83,31 @@ def jacobian_function(generator):
     return jvps
 
 
-def gauss_newton(generator, target, z0, iterations, bounded=True, converged_snr=90.0, patience=2, hopeless_snr=10.0,
+def gauss_newton(generator, target, z0, iterations, bounded=True, converged_snr=90.0, patience=1, hopeless_snr=5.0,
                  chord_steps=0):
     """Levenberg-Marquardt on the waveform residual G(z) - x: exact recovery of clips that G can make.
 
     The generator's Jacobian is ill-conditioned (many tiny singular values), which stalls first-order
     methods; a Gauss-Newton step solves the local linear model exactly and converges quadratically
-    near a zero-residual solution. Each clip has its own damping; bounded projects z onto [-1, 1].
-    After each accepted step, up to chord_steps more reuse the same Jacobian (one generator call each
-    instead of a hundred). Clips already fitted to converged_snr dB stop early, and so do clips still
-    under hopeless_snr dB after `patience` steps (real speech, which G cannot make exactly).
+    near a zero-residual solution. Each clip has its own damping (relative to its largest eigenvalue
+    of J^T J), cut tenfold by every step that lowers its loss and raised tenfold by every one that
+    does not: it must fall fast, or it swamps the small singular directions that carry most of the
+    latent error (cutting it threefold left the median latent MSE at 0.013 instead of 1e-6 after
+    5 Jacobians). bounded projects z onto [-1, 1]. After each accepted step, up to chord_steps more
+    reuse the same Jacobian (one generator call each instead of a hundred). Clips already fitted to
+    converged_snr dB stop early, and so do clips still under hopeless_snr dB after `patience` steps
+    (real speech, which G cannot make exactly: FSDD test clips reach at most 0.2 dB after one step
+    from the network's z, synthesized clips at least 9 dB).
     """
     z = np.clip(z0, -1, 1) if bounded else z0.copy()
     energy = np.sum(target.astype(np.float64) ** 2, axis=1) + 1e-12
     residual = synthesize(generator, z).astype(np.float64) - target
     loss = np.sum(residual ** 2, axis=1)
-    damping = np.full(len(z), 1e-2)
+    damping = np.full(len(z), 1e-3)
 
     def try_step(clips, jac, eigenvalues, v):
         """A damped step for each of `clips` from its Jacobian's normal equations, kept where it lowers
-        the clip's loss; returns which clips it improved."""
+        the clip's loss (and its damping then falls); returns which clips it improved."""
         gradient = np.matmul(residual[clips][:, None], jac)[:, 0]
         lam = damping[clips, None] * eigenvalues[:, -1:]
         step = -np.einsum('bij,bj->bi', v, np.einsum('bij,bi->bj', v, gradient) / (eigenvalues + lam))
@@ -115,6 +120,7 @@ def gauss_newton(generator, target, z0, iterations, bounded=True, converged_snr=
         better = new_loss < loss[clips]
         index = clips[better]
         z[index], residual[index], loss[index] = candidate[better], new_residual[better], new_loss[better]
+        damping[index] = np.maximum(damping[index] / 10, 1e-12)
         return better
 
     for iteration in range(iterations):
@@ -128,9 +134,8 @@ def gauss_newton(generator, target, z0, iterations, bounded=True, converged_snr=
         eigenvalues, v = np.linalg.eigh(np.matmul(jac.transpose(0, 2, 1), jac))
         eigenvalues = np.maximum(eigenvalues, 0.0)
         trying, improved = np.arange(len(active)), []
-        for _ in range(6):  # raise the damping of clips whose step did not lower their loss
+        for _ in range(6):  # retry, with more damping, the clips whose step did not lower their loss
             better = try_step(active[trying], jac[trying], eigenvalues[trying], v[trying])
-            damping[active[trying[better]]] = np.maximum(damping[active[trying[better]]] / 3, 1e-9)
             damping[active[trying[~better]]] *= 10
             improved += list(trying[better])
             trying = trying[~better]
