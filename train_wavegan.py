@@ -28,6 +28,7 @@ critic_steps = 5               # discriminator updates per generator update (Wav
 gradient_penalty = 10.0        # wgan-gp: weight of (|grad D(mix)| - 1)^2
 r1_penalty = 1.0               # r1: weight of |grad D(real)|^2 / 2
 phase_shuffle = 2              # discriminator phase shuffle radius (samples)
+minibatch_stddev = False       # give the critic the batch's spread (ProGAN), against dropped digits (WaveGAN: False)
 normalize = True               # scale each training clip to a peak of 0.95
 max_steps = 1_000_000          # generator updates, counted across resumed runs
 max_minutes = 0.0              # stop after this many minutes of this run (0: no limit)
@@ -77,7 +78,7 @@ print(f'{len(clips)} training clips from {data_dir} ({split})')
 with distribution.scope():
     G = {name: tf.Variable(value, name=name)
          for name, value in init_generator_weights(wavegan_dim, seed).items()}
-    D = Discriminator(wavegan_dim, phase_shuffle, seed)
+    D = Discriminator(wavegan_dim, phase_shuffle, seed, minibatch_stddev)
     g_opt = keras.optimizers.Adam(learning_rate, adam_beta1, adam_beta2)
     d_opt = keras.optimizers.Adam(learning_rate, adam_beta1, adam_beta2)
     g_vars = list(G.values())
@@ -160,10 +161,12 @@ def generator_step(z):
     return distribution.reduce('SUM', distribution.run(generator_replica_step, args=(z,)), axis=None)
 
 
-def evaluate_inception_score(classifier):
+def evaluate_samples(classifier):
+    """Inception score of eval_samples samples, and how many of them the classifier hears as each digit."""
     audio = np.concatenate([generate(tf.random.uniform([100, LATENT_DIM], -1.0, 1.0), G).numpy()[..., 0]
                             for _ in range(max(1, eval_samples // 100))])
-    return inception_score(classifier.predict(audio, verbose=0, batch_size=100))
+    probabilities = classifier.predict(audio, verbose=0, batch_size=100)
+    return inception_score(probabilities), np.bincount(np.argmax(probabilities, axis=-1), minlength=10)
 
 
 def save(writer, classifier):
@@ -178,9 +181,10 @@ def save(writer, classifier):
         tf.summary.audio('generated', samples, 16000, max_outputs=4)
         tf.summary.image('spectrogram/generated', spectrogram_images(samples.numpy()[..., 0]), max_outputs=4)
         if classifier is not None:
-            score = evaluate_inception_score(classifier)
+            score, digits = evaluate_samples(classifier)
             tf.summary.scalar('inception_score', score)
-            tqdm.write(f'step {int(step.numpy())}: inception score {score:.2f} over {eval_samples} samples')
+            tqdm.write(f'step {int(step.numpy())}: inception score {score:.2f} over {eval_samples} samples; '
+                       f'digits heard: ' + ' '.join(f'{d}:{n}' for d, n in enumerate(digits)))
 
 
 # training ----------------------------------------------------------------------

@@ -72,19 +72,29 @@ def phase_shuffle(x, rad):
     return x
 
 
-class Discriminator(tf.Module):
-    """WaveGAN discriminator: five conv1d (kernel 25, stride 4, leaky ReLU 0.2, phase shuffle), dense 1."""
+def minibatch_stddev(x):
+    """[batch, n, c] -> [batch, n, 1]: the spread of the batch at each position, averaged over channels
+    and given to every example, so the critic can tell a batch that lacks variety (Karras et al. 2018)."""
+    spread = tf.reduce_mean(tf.sqrt(tf.math.reduce_variance(x, axis=0) + 1e-8), axis=-1)
+    return tf.tile(spread[None, :, None], [tf.shape(x)[0], 1, 1])
 
-    def __init__(self, d=64, phase_shuffle_rad=2, seed=0):
+
+class Discriminator(tf.Module):
+    """WaveGAN discriminator: five conv1d (kernel 25, stride 4, leaky ReLU 0.2, phase shuffle), dense 1.
+
+    With stddev, a minibatch standard-deviation channel joins the last features before the dense layer.
+    """
+
+    def __init__(self, d=64, phase_shuffle_rad=2, seed=0, stddev=False):
         super().__init__(name='D')
         init = tf.keras.initializers.GlorotUniform(seed=seed)
         channels = [1, d, 2 * d, 4 * d, 8 * d, 16 * d]
         self.kernels = [tf.Variable(init((KERNEL_LEN, channels[i], channels[i + 1])), name=f'downconv_{i}/kernel')
                         for i in range(5)]
         self.biases = [tf.Variable(tf.zeros(channels[i + 1]), name=f'downconv_{i}/bias') for i in range(5)]
-        self.dense = tf.Variable(init((16 * 16 * d, 1)), name='output/kernel')
+        self.dense = tf.Variable(init((16 * (16 * d + stddev), 1)), name='output/kernel')
         self.dense_bias = tf.Variable(tf.zeros(1), name='output/bias')
-        self.rad = phase_shuffle_rad
+        self.rad, self.stddev = phase_shuffle_rad, stddev
 
     def __call__(self, audio):
         x = audio
@@ -93,5 +103,7 @@ class Discriminator(tf.Module):
             x = tf.nn.leaky_relu(x, 0.2)
             if i < 4:
                 x = phase_shuffle(x, self.rad)
+        if self.stddev:
+            x = tf.concat([x, minibatch_stddev(x)], axis=-1)
         x = tf.reshape(x, [tf.shape(x)[0], -1])
         return tf.matmul(x, self.dense) + self.dense_bias

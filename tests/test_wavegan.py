@@ -33,6 +33,15 @@ def test_discriminator_scores_a_batch():
     assert scores.shape == (2, 1)
 
 
+@pytest.mark.parametrize('stddev', [False, True])
+def test_only_a_minibatch_stddev_critic_scores_a_clip_by_its_batch(stddev):
+    rng = np.random.default_rng(0)
+    clip, other = (tf.constant(rng.uniform(-0.5, 0.5, (1, 16384, 1)), tf.float32) for _ in range(2))
+    critic = Discriminator(d=4, phase_shuffle_rad=0, stddev=stddev)
+    alike, varied = critic(tf.concat([clip, clip], 0))[0, 0], critic(tf.concat([clip, other], 0))[0, 0]
+    assert (abs(float(alike - varied)) > 1e-4) == stddev
+
+
 def test_export_and_load_round_trip(tmp_path):
     weights = init_generator_weights(4, seed=3)
     export_generator(weights, str(tmp_path), global_step=12)
