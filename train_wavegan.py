@@ -59,6 +59,7 @@ from models.tf1_loader import export_generator
 from models.wavegan import LATENT_DIM, Discriminator, generate, init_generator_weights
 from utils.data import load_split, normalize_peak
 from utils.distribute import any_worker, chief_or_scratch, is_chief, make_strategy, per_replica, remove_scratch
+from utils.errors import UserError
 from utils.metrics import inception_score
 from utils.plots import spectrogram_images
 
@@ -96,8 +97,13 @@ d_manager = tf.train.CheckpointManager(d_state, os.path.join(save_dir, 'discrimi
 g_last = tf.train.latest_checkpoint(os.path.join(state_dir, 'generator'))
 d_last = tf.train.latest_checkpoint(os.path.join(state_dir, 'discriminator'))
 if g_last and d_last:
-    g_state.restore(g_last).assert_existing_objects_matched()
-    d_state.restore(d_last).assert_existing_objects_matched()
+    try:
+        g_state.restore(g_last).assert_existing_objects_matched()
+        d_state.restore(d_last).assert_existing_objects_matched()
+    except ValueError as e:  # a state saved with another --wavegan_dim or --minibatch_stddev
+        raise UserError(f'{state_dir}: the saved training state does not fit --wavegan_dim={wavegan_dim} '
+                        f'--minibatch_stddev={minibatch_stddev} ({str(e).splitlines()[0][:160]}); '
+                        f'resume with the settings it was trained with, or use another --checkpoint_dir') from None
     rng = np.random.default_rng([seed, int(step.numpy())])
     print(f'resumed from step {int(step.numpy())}')
 

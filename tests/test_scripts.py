@@ -19,6 +19,12 @@ def test_train_wavegan_exports_the_official_format_and_resumes(tiny_models, fsdd
                      f'--log_dir={tiny_models["logs"]}/wavegan', '--wavegan_dim=4', '--batch_size=4',
                      '--max_steps=4', '--critic_steps=1', '--classifier_path=none').stdout
     assert 'resumed from step 3' in out and 'at step 4' in out
+    other_critic = run_script('train_wavegan.py', f'--data_dir={fsdd_small}', f'--checkpoint_dir={folder}',
+                              f'--log_dir={tiny_models["logs"]}/wavegan', '--wavegan_dim=4', '--batch_size=4',
+                              '--max_steps=5', '--critic_steps=1', '--classifier_path=none', '--minibatch_stddev=True',
+                              check=False)
+    assert other_critic.returncode == 2 and 'Traceback' not in other_critic.stderr
+    assert 'does not fit --wavegan_dim=4 --minibatch_stddev=True' in other_critic.stderr
 
 
 def test_classifier_and_inverse_mapping_checkpoints_and_examples(tiny_models):
