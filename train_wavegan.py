@@ -60,7 +60,7 @@ from models.wavegan import LATENT_DIM, Discriminator, generate, init_generator_w
 from utils.data import load_split, normalize_peak
 from utils.distribute import any_worker, chief_or_scratch, is_chief, make_strategy, per_replica, remove_scratch
 from utils.errors import UserError
-from utils.metrics import inception_score
+from utils.metrics import digits_heard, inception_score
 from utils.plots import spectrogram_images
 
 tf.random.set_seed(seed)
@@ -168,11 +168,11 @@ def generator_step(z):
 
 
 def evaluate_samples(classifier):
-    """Inception score of eval_samples samples, and how many of them the classifier hears as each digit."""
+    """Inception score of eval_samples samples, and the digits the classifier hears in them."""
     audio = np.concatenate([generate(tf.random.uniform([100, LATENT_DIM], -1.0, 1.0), G).numpy()[..., 0]
                             for _ in range(max(1, eval_samples // 100))])
     probabilities = classifier.predict(audio, verbose=0, batch_size=100)
-    return inception_score(probabilities), np.bincount(np.argmax(probabilities, axis=-1), minlength=10)
+    return inception_score(probabilities), digits_heard(probabilities)
 
 
 def save(writer, classifier):
@@ -190,7 +190,7 @@ def save(writer, classifier):
             score, digits = evaluate_samples(classifier)
             tf.summary.scalar('inception_score', score)
             tqdm.write(f'step {int(step.numpy())}: inception score {score:.2f} over {eval_samples} samples; '
-                       f'digits heard: ' + ' '.join(f'{d}:{n}' for d, n in enumerate(digits)))
+                       f'digits heard: {digits}')
 
 
 # training ----------------------------------------------------------------------

@@ -22,13 +22,12 @@ import numpy as np
 
 from models.resnet import load_classifier
 from models.tf1_loader import load_generator
-from utils.metrics import inception_score
+from utils.metrics import digits_heard, inception_score
 from utils.recovery import random_z, synthesize
 
 generator = load_generator(checkpoint_dir)
 classifier = load_classifier(classifier_path)
 audio = synthesize(generator, random_z(num_samples, np.random.default_rng(seed)))
 probabilities = classifier.predict(audio, batch_size=100, verbose=0)
-counts = np.bincount(np.argmax(probabilities, axis=-1), minlength=10)
 print(f'inception score {inception_score(probabilities, splits):.3f} over {num_samples} samples of {checkpoint_dir}')
-print('predicted digits: ' + ' '.join(f'{d}:{c}' for d, c in enumerate(counts)))
+print(f'predicted digits: {digits_heard(probabilities)}')

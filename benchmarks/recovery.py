@@ -133,10 +133,10 @@ for set_name, audio, labels, z_true in clip_sets():
         reconstructions = synthesize(generator, z)
         probabilities = classify(reconstructions)
         report = recovery_report(audio, reconstructions, probabilities, labels, seconds, z_true, z)
+        by_digit = accuracy_by_digit(probabilities, labels)
         results.append({'set': set_name, 'row': row, 'accuracy on originals': original_accuracy, **report,
-                        'accuracy by digit': accuracy_by_digit(probabilities, labels)})
+                        'accuracy by digit': by_digit})
         print(f'  {row:<11} ' + ', '.join(f'{k} {v:.4g}' for k, v in report.items() if isinstance(v, float)))
-        by_digit = results[-1]['accuracy by digit']
         print('              accuracy by digit: ' + ' '.join(f'{d}:{a:.2f}' for d, a in by_digit.items()))
 
 columns = [k for k in results[0] if k not in ('set', 'row', 'accuracy by digit')]

@@ -47,6 +47,7 @@ def test_metrics_on_known_cases():
     assert abs(metrics.inception_score(uniform) - 1) < 1e-6
     assert abs(metrics.inception_score(confident) - 10) < 1e-3
     assert metrics.accuracy(confident, np.arange(10)) == 1.0
+    assert metrics.digits_heard(confident[[3, 3, 7]]) == '0:0 1:0 2:0 3:2 4:0 5:0 6:0 7:1 8:0 9:0'
 
 
 def tiny_generator(folder, seed=5):

@@ -55,6 +55,12 @@ def inception_score(probabilities, splits=1, eps=1e-12):
     return float(np.mean(scores))
 
 
+def digits_heard(probabilities):
+    """'0:n0 1:n1 ... 9:n9': how many clips the classifier hears as each digit (which digits a generator drops)."""
+    counts = np.bincount(np.argmax(probabilities, axis=-1), minlength=np.shape(probabilities)[-1])
+    return ' '.join(f'{digit}:{count}' for digit, count in enumerate(counts))
+
+
 def accuracy(probabilities, labels):
     return float(np.mean(np.argmax(probabilities, axis=-1) == np.asarray(labels)))
 

@@ -90,14 +90,14 @@ def gauss_newton(generator, target, z0, iterations, bounded=True, converged_snr=
     The generator's Jacobian is ill-conditioned (many tiny singular values), which stalls first-order
     methods; a Gauss-Newton step solves the local linear model exactly and converges quadratically
     near a zero-residual solution. Each clip has its own damping (relative to its largest eigenvalue
-    of J^T J), cut tenfold by every step that lowers its loss and raised tenfold before a failed
-    step is retried: it must fall fast, or it swamps the small singular directions that carry most
-    of the latent error (cutting it threefold from 1e-2 left the median latent MSE of 16 clips at
-    0.013 instead of below 1e-5 after 5 Jacobians). bounded projects z onto [-1, 1]. After each accepted step, up to chord_steps more
-    reuse the same Jacobian (one generator call each instead of a hundred). Clips already fitted to
-    converged_snr dB stop early, and so do clips still under hopeless_snr dB after `patience` steps
-    (real speech, which G cannot make exactly: FSDD test clips reach at most 0.2 dB after one step
-    from the network's z, synthesized clips at least 9 dB).
+    of J^T J), cut tenfold by every step that lowers its loss and raised tenfold by every Gauss-Newton
+    step that does not: it must fall fast, or it swamps the small singular directions that carry
+    most of the latent error (cutting it threefold from 1e-2 left the median latent MSE of 16 clips
+    at 0.013 instead of below 1e-5 after 5 Jacobians). bounded projects z onto [-1, 1]. After each
+    accepted step, up to chord_steps more reuse the same Jacobian (one generator call each instead
+    of a hundred). Clips already fitted to converged_snr dB stop early, and so do clips still under
+    hopeless_snr dB after `patience` steps (real speech, which G cannot make exactly: FSDD test
+    clips reach at most 0.2 dB after one step from the network's z, synthesized clips at least 9 dB).
     """
     z = np.clip(z0, -1, 1) if bounded else z0.copy()
     energy = np.sum(target.astype(np.float64) ** 2, axis=1) + 1e-12
