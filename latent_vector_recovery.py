@@ -33,6 +33,7 @@ out_dir = 'waves'
 inverse_mapping = True         # start from the network's z (alone if gradient is False)
 gradient = True                # refine z with L-BFGS (from random z if inverse_mapping is False)
 max_iter = 200                 # L-BFGS iterations, for clips Gauss-Newton cannot fit exactly
+refine_steps = 4               # steps z += K (x - G(z)) on the network's z, K its linear readout (paper: 0)
 gauss_newton_iterations = 5    # Gauss-Newton steps on the waveform first (0: L-BFGS only, as the paper)
 chord_steps = 8                # after each, steps that reuse its Jacobian (one generator call each, not 100)
 fallback_snr = 20.0            # clips Gauss-Newton leaves below this SNR (dB) get L-BFGS from the start z
@@ -91,7 +92,8 @@ def recover_and_save(paths, ids):
                                    spectral_weight)
     started = time.time()
     z = recover(audio, method, generator, objective, network, max_iter, lbfgs_bounded, batch_size, seed,
-                gauss_newton_iterations, fallback_snr, clip_ids=ids, chord_steps=chord_steps)
+                gauss_newton_iterations, fallback_snr, clip_ids=ids, chord_steps=chord_steps,
+                refine_steps=refine_steps)
     seconds = time.time() - started
     reconstructions = synthesize(generator, z)
     measures = metrics.clip_measures(audio, reconstructions)

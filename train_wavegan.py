@@ -28,6 +28,7 @@ critic_steps = 5               # discriminator updates per generator update (Wav
 gradient_penalty = 10.0        # wgan-gp: weight of (|grad D(mix)| - 1)^2
 r1_penalty = 1.0               # r1: weight of |grad D(real)|^2 / 2
 phase_shuffle = 2              # discriminator phase shuffle radius (samples)
+ema_decay = 0.999              # export a moving average of the generator's weights (0: the weights; WaveGAN: 0)
 minibatch_stddev = False       # give the critic the batch's spread (ProGAN), against dropped digits (WaveGAN: False)
 normalize = True               # scale each training clip to a peak of 0.95
 max_steps = 1_000_000          # generator updates, counted across resumed runs
@@ -45,6 +46,8 @@ def validate(s):
             raise FlagError(f'--{name}={s[name]}: must be at least 1')
     if not s['learning_rate'] > 0:
         raise FlagError(f'--learning_rate={s["learning_rate"]}: must be positive')
+    if not 0 <= s['ema_decay'] < 1:
+        raise FlagError(f'--ema_decay={s["ema_decay"]}: must be in [0, 1)')
 
 
 config = configure(globals(), validate=validate, choices={'gan_loss': ('wgan-gp', 'r1'), 'strategy': STRATEGIES})
@@ -79,6 +82,9 @@ print(f'{len(clips)} training clips from {data_dir} ({split})')
 with distribution.scope():
     G = {name: tf.Variable(value, name=name)
          for name, value in init_generator_weights(wavegan_dim, seed).items()}
+    # Replicas hold equal weights, so the first one's average is every replica's.
+    G_ema = {name: tf.Variable(value, name=f'{name}_ema', trainable=False,
+                               aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA) for name, value in G.items()}
     D = Discriminator(wavegan_dim, phase_shuffle, seed, minibatch_stddev)
     g_opt = keras.optimizers.Adam(learning_rate, adam_beta1, adam_beta2)
     d_opt = keras.optimizers.Adam(learning_rate, adam_beta1, adam_beta2)
@@ -90,10 +96,12 @@ with distribution.scope():
 # Every worker saves (a save may need all of them), but only the chief's copy is kept.
 g_state = tf.train.Checkpoint(weights=G, optimizer=g_opt, step=step)
 d_state = tf.train.Checkpoint(discriminator=D, optimizer=d_opt)
+ema_state = tf.train.Checkpoint(weights=G_ema)  # apart, so that states saved before it existed still resume
 state_dir = os.path.join(checkpoint_dir, 'train_state')
 save_dir = chief_or_scratch(distribution, state_dir)
 g_manager = tf.train.CheckpointManager(g_state, os.path.join(save_dir, 'generator'), max_to_keep=1)
 d_manager = tf.train.CheckpointManager(d_state, os.path.join(save_dir, 'discriminator'), max_to_keep=1)
+ema_manager = tf.train.CheckpointManager(ema_state, os.path.join(save_dir, 'ema'), max_to_keep=1)
 g_last = tf.train.latest_checkpoint(os.path.join(state_dir, 'generator'))
 d_last = tf.train.latest_checkpoint(os.path.join(state_dir, 'discriminator'))
 if g_last and d_last:
@@ -104,6 +112,12 @@ if g_last and d_last:
         raise UserError(f'{state_dir}: the saved training state does not fit --wavegan_dim={wavegan_dim} '
                         f'--minibatch_stddev={minibatch_stddev} ({str(e).splitlines()[0][:160]}); '
                         f'resume with the settings it was trained with, or use another --checkpoint_dir') from None
+    ema_last = tf.train.latest_checkpoint(os.path.join(state_dir, 'ema'))
+    if ema_last:
+        ema_state.restore(ema_last).assert_existing_objects_matched()
+    else:
+        for name, weight in G.items():
+            G_ema[name].assign(weight)
     rng = np.random.default_rng([seed, int(step.numpy())])
     print(f'resumed from step {int(step.numpy())}')
 
@@ -153,6 +167,8 @@ def generator_replica_step(z):
         per_example = -scores if gan_loss == 'wgan-gp' else tf.nn.softplus(-scores)
         loss = tf.nn.compute_average_loss(per_example, global_batch_size=batch_size)
     g_opt.apply_gradients(zip(tape.gradient(loss, g_vars), g_vars))
+    for name, weight in G.items():
+        G_ema[name].assign(ema_decay * G_ema[name] + (1 - ema_decay) * weight)
     return loss
 
 
@@ -168,8 +184,8 @@ def generator_step(z):
 
 
 def evaluate_samples(classifier):
-    """Inception score of eval_samples samples, and the digits the classifier hears in them."""
-    audio = np.concatenate([generate(tf.random.uniform([100, LATENT_DIM], -1.0, 1.0), G).numpy()[..., 0]
+    """Inception score of eval_samples samples of the exported generator, and the digits heard in them."""
+    audio = np.concatenate([generate(tf.random.uniform([100, LATENT_DIM], -1.0, 1.0), G_ema).numpy()[..., 0]
                             for _ in range(max(1, eval_samples // 100))])
     probabilities = classifier.predict(audio, verbose=0, batch_size=100)
     return inception_score(probabilities), digits_heard(probabilities)
@@ -179,11 +195,12 @@ def save(writer, classifier):
     """Write the training state (resume point) and export the generator in the official format."""
     g_manager.save(checkpoint_number=step)
     d_manager.save(checkpoint_number=step)
+    ema_manager.save(checkpoint_number=step)
     if not chief:
         return
-    export_generator({k: v.numpy() for k, v in G.items()}, checkpoint_dir, int(step.numpy()))
+    export_generator({k: v.numpy() for k, v in G_ema.items()}, checkpoint_dir, int(step.numpy()))
     with writer.as_default(step=int(step.numpy())):
-        samples = generate(tf.random.uniform([4, LATENT_DIM], -1.0, 1.0), G)
+        samples = generate(tf.random.uniform([4, LATENT_DIM], -1.0, 1.0), G_ema)
         tf.summary.audio('generated', samples, 16000, max_outputs=4)
         tf.summary.image('spectrogram/generated', spectrogram_images(samples.numpy()[..., 0]), max_outputs=4)
         if classifier is not None:

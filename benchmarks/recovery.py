@@ -27,9 +27,10 @@ split = 'test'                 # FSDD: takes 0-4, 300 clips
 extra_dir = ''                 # another folder of real clips (labels from file or folder names)
 synth_clips = 200
 real_clips = 0                 # 0: every clip of the split
-rows = 'random,network,gradient,hybrid,hybrid_fast,paper'  # any of ROW_NAMES
+rows = 'random,network_unrefined,network,gradient,hybrid,hybrid_fast,paper'  # any of ROW_NAMES
 # our recovery recipe, as in latent_vector_recovery.py; the 'paper' row replaces it with PAPER_RECOVERY
 max_iter = 200
+refine_steps = 4
 gauss_newton_iterations = 5
 chord_steps = 8
 fallback_snr = 20.0
@@ -43,7 +44,7 @@ batch_size = 32
 seed = 0
 # -----------------------------------------------------------------------------
 
-ROW_NAMES = ('random', 'network', 'gradient', 'hybrid', 'hybrid_fast', 'paper')
+ROW_NAMES = ('random', 'network_unrefined', 'network', 'gradient', 'hybrid', 'hybrid_fast', 'paper')
 
 
 def validate(s):
@@ -65,12 +66,13 @@ from utils.flags import name_list
 from utils.metrics import accuracy, recovery_report
 from utils.recovery import random_z, recover, recovery_objective, synthesize
 
-RECIPE_KEYS = ('max_iter', 'gauss_newton_iterations', 'chord_steps', 'fallback_snr', 'lbfgs_bounded', 'recovery_loss',
-               'perceptual_layers', 'perceptual_weight', 'spectral_weight')
+RECIPE_KEYS = ('refine_steps', 'max_iter', 'gauss_newton_iterations', 'chord_steps', 'fallback_snr', 'lbfgs_bounded',
+               'recovery_loss', 'perceptual_layers', 'perceptual_weight', 'spectral_weight')
 OURS = {k: config[k] for k in RECIPE_KEYS}
 FAST = {**OURS, 'gauss_newton_iterations': 2, 'max_iter': 100}
 PAPER = {**OURS, **PAPER_RECOVERY}
-ROWS = {'random': ('random', OURS), 'network': ('network', OURS), 'gradient': ('gradient', OURS),
+ROWS = {'random': ('random', OURS), 'network_unrefined': ('network', {**OURS, 'refine_steps': 0}),
+        'network': ('network', OURS), 'gradient': ('gradient', OURS),
         'hybrid': ('hybrid', OURS), 'hybrid_fast': ('hybrid', FAST),
         'paper': ('hybrid', PAPER)}  # row -> (method, recipe)
 
@@ -98,7 +100,7 @@ def recover_with(method, recipe, audio):
                                    recipe['perceptual_weight'], recipe['spectral_weight'])
     z = recover(audio, method, generator, objective, network, recipe['max_iter'], recipe['lbfgs_bounded'],
                 batch_size, seed, recipe['gauss_newton_iterations'], recipe['fallback_snr'],
-                chord_steps=recipe['chord_steps'])
+                chord_steps=recipe['chord_steps'], refine_steps=recipe['refine_steps'])
     return z, time.time() - started
 
 

@@ -1,6 +1,7 @@
 """Each script runs end to end on a few FSDD clips with tiny models and writes what it promises."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -8,8 +9,10 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
+import tensorflow as tf
 
 from conftest import BAD_KINDS, ROOT, TINY_RECOVERY, bad_clip, run_script
+from models.wavegan import generator_shapes
 
 
 def test_train_wavegan_exports_the_official_format_and_resumes(tiny_models, fsdd_small):
@@ -25,6 +28,32 @@ def test_train_wavegan_exports_the_official_format_and_resumes(tiny_models, fsdd
                               check=False)
     assert other_critic.returncode == 2 and 'Traceback' not in other_critic.stderr
     assert 'does not fit --wavegan_dim=4 --minibatch_stddev=True' in other_critic.stderr
+
+
+def saved_generator_weights(folder, d=4):
+    """The generator weights in a train_wavegan.py checkpoint folder: raw and averaged (training state), exported."""
+    def restore(kind):
+        weights = {name: tf.Variable(tf.zeros(shape)) for name, shape in generator_shapes(d).items()}
+        tf.train.Checkpoint(weights=weights).restore(
+            tf.train.latest_checkpoint(os.path.join(folder, 'train_state', kind))).expect_partial()
+        return {name: v.numpy() for name, v in weights.items()}
+    reader = tf.train.load_checkpoint(os.path.join(folder, 'model.ckpt'))
+    return restore('generator'), restore('ema'), {name: reader.get_tensor(name) for name in generator_shapes(d)}
+
+
+def test_train_wavegan_exports_the_moving_average_and_resumes_a_state_without_one(fsdd_small, tmp_path):
+    flags = [f'--data_dir={fsdd_small}', f'--checkpoint_dir={tmp_path}', f'--log_dir={tmp_path}/logs',
+             '--wavegan_dim=4', '--batch_size=4', '--critic_steps=1', '--classifier_path=none', '--ema_decay=0.5']
+    run_script('train_wavegan.py', *flags, '--max_steps=2')
+    raw, ema, exported = saved_generator_weights(tmp_path)
+    assert all(np.array_equal(exported[k], ema[k]) for k in raw)
+    assert not all(np.allclose(exported[k], raw[k]) for k in raw)
+    shutil.rmtree(tmp_path / 'train_state' / 'ema')  # a state saved before the average existed
+    out = run_script('train_wavegan.py', *flags, '--max_steps=3').stdout
+    assert 'resumed from step 2' in out
+    raw_after, _, exported = saved_generator_weights(tmp_path)
+    for k in raw:  # the average starts from the resumed weights: 0.5 * step 2 + 0.5 * step 3
+        np.testing.assert_allclose(exported[k], 0.5 * raw[k] + 0.5 * raw_after[k], atol=1e-6)
 
 
 def test_classifier_and_inverse_mapping_checkpoints_and_examples(tiny_models):
@@ -151,7 +180,7 @@ def test_recovery_benchmark_writes_every_row(tiny_models, tmp_path):
                f'--data_dir={tiny_models["data_dir"]}', '--synth_clips=3', '--real_clips=3', '--max_iter=3',
                '--gauss_newton_iterations=1', f'--results_dir={tmp_path}', *TINY_RECOVERY)
     results = json.load(open(tmp_path / 'recovery.json'))['results']
-    rows = ('random', 'network', 'gradient', 'hybrid', 'hybrid_fast', 'paper')
+    rows = ('random', 'network_unrefined', 'network', 'gradient', 'hybrid', 'hybrid_fast', 'paper')
     assert [(r['set'].split()[0], r['row']) for r in results] == [(s, r) for s in ('synthesized', 'real') for r in rows]
     assert all(r['clips'] == 3 and (r['STOI'] is None or -1 <= r['STOI'] <= 1) for r in results)
     assert all(0 <= a <= 1 for r in results for a in r['accuracy by digit'].values())

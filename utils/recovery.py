@@ -29,6 +29,33 @@ def predict_z(network, audio, batch_size=64):
     return network.predict(audio, batch_size=batch_size, verbose=0).astype(np.float32)
 
 
+def refine_with_readout(network, generator, audio, z, steps, bounded=True):
+    """`steps` fixed-point steps z <- z + K (x - G(z)), K the network's linear readout: a global
+    least-squares inverse of G applied to what G(z) still misses (a generator call a step, no gradients).
+
+    A clip whose waveform error ends higher than it started keeps its first z, so real speech, which
+    G cannot make and for which the linear step is no guide, is never fitted worse. (Judging each
+    step instead stops synthesized clips early: 0.052 where the steps reach 0.027.) With the shipped
+    models, four steps take the median latent MSE of 200 synthesized clips from 0.096 to 0.027. A
+    network without a linear readout returns z unchanged (a copy, as always).
+    """
+    z = z.copy()
+    if not steps or 'linear_readout' not in [layer.name for layer in network.layers]:
+        return z
+    kernel = network.get_layer('linear_readout').get_weights()[0]
+    first = z.copy()
+    residual = audio - synthesize(generator, z)
+    first_error = np.sum(residual ** 2, axis=1)
+    for _ in range(steps):
+        z = z + residual @ kernel
+        if bounded:
+            z = np.clip(z, -1, 1)
+        residual = audio - synthesize(generator, z)
+    worse = np.sum(residual ** 2, axis=1) > first_error
+    z[worse] = first[worse]
+    return z.astype(np.float32)
+
+
 def random_z(n, rng):
     return rng.uniform(-1, 1, (n, LATENT_DIM)).astype(np.float32)
 
@@ -150,13 +177,16 @@ def gauss_newton(generator, target, z0, iterations, bounded=True, converged_snr=
 
 
 def recover(audio, method, generator, loss_fn, network=None, max_iter=200, bounded=True,
-            batch_size=32, seed=0, gauss_newton_iterations=0, fallback_snr=20.0, clip_ids=None, chord_steps=0):
+            batch_size=32, seed=0, gauss_newton_iterations=0, fallback_snr=20.0, clip_ids=None, chord_steps=0,
+            refine_steps=0):
     """Recover z [N, 100] for clips [N, 16384] by 'network', 'gradient' or 'hybrid'.
 
-    The starting z (the network's, or random) is refined by gauss_newton_iterations of Gauss-Newton
-    on the waveform (each followed by up to chord_steps that reuse its Jacobian), then, for the clips
-    that are still below fallback_snr dB (clips G cannot make exactly, such as real speech), by
-    max_iter iterations of L-BFGS on loss_fn from the starting z.
+    The starting z (the network's, refined by refine_steps through its linear readout, or random) is
+    refined by gauss_newton_iterations of Gauss-Newton on the waveform (each followed by up to
+    chord_steps that reuse its Jacobian), then, for the clips that are still below fallback_snr dB
+    (clips G cannot make exactly, such as real speech), by max_iter iterations of L-BFGS on loss_fn
+    from the starting z, the network's own z unrefined: a waveform step is no start for a perceptual
+    loss (from refined starts, hybrid's accuracy on 60 real clips fell from 0.68 to 0.53).
     With gauss_newton_iterations=0 every clip gets L-BFGS, as in the paper. With bounded, every z
     (the network's too) stays in [-1, 1]. The random start of clip i comes from the stream (seed,
     clip_ids[i]), so a clip gets the same start whichever worker recovers it.
@@ -167,12 +197,13 @@ def recover(audio, method, generator, loss_fn, network=None, max_iter=200, bound
         start = predict_z(network, audio)
         if bounded:  # WaveGAN's prior: projecting onto it never moves z away from a true z
             start = np.clip(start, -1, 1)
+        z = refine_with_readout(network, generator, audio, start, refine_steps, bounded)
     else:
         ids = range(len(audio)) if clip_ids is None else clip_ids
         start = np.array([random_z(1, np.random.default_rng([seed, i]))[0] for i in ids]).reshape(-1, LATENT_DIM)
+        z = start.copy()
     if method == 'network':
-        return start
-    z = start.copy()
+        return z
     progress = tqdm(total=len(audio), desc=f'recovering ({method})', unit='clip', leave=False)
     for first in range(0, len(audio), batch_size):
         batch = part = np.arange(first, min(first + batch_size, len(audio)))
