@@ -55,6 +55,14 @@ def tiny_generator(folder, seed=5):
     return load_generator(str(folder))
 
 
+def tiny_generator_and_network(folder):
+    """The tiny generator and a tiny inverse-mapping network with its linear readout fitted to it."""
+    generator = tiny_generator(folder)
+    network = resnet(100, widths=(4, 8), blocks=(1, 1), linear_readout=True)
+    fit_linear_readout(network, generator, clips=1000)
+    return generator, network
+
+
 def clips_and_near_starts(generator):
     """Three z, their clips, and starts about 0.2 away from each z (inside [-1, 1])."""
     rng = np.random.default_rng(2)
@@ -92,9 +100,7 @@ def test_gauss_newton_is_exact_when_the_generator_is_ill_conditioned(tmp_path):
 
 
 def test_readout_refinement_lowers_the_network_latent_error(tmp_path):
-    generator = tiny_generator(tmp_path)
-    network = resnet(100, widths=(4, 8), blocks=(1, 1), linear_readout=True)
-    fit_linear_readout(network, generator, clips=1000)
+    generator, network = tiny_generator_and_network(tmp_path)
     z_true = random_z(16, np.random.default_rng(3))
     audio = synthesize(generator, z_true)
     errors = [np.median(metrics.latent_mse(z_true, recover(audio, 'network', generator, waveform_sse, network,
@@ -111,9 +117,7 @@ def test_readout_refinement_lowers_the_network_latent_error(tmp_path):
 
 def test_hybrid_recovery_of_synthesized_clips_is_near_exact(tmp_path):
     """Network with its closed-form linear readout, then Gauss-Newton: z to within 1e-4 MSE."""
-    generator = tiny_generator(tmp_path)
-    network = resnet(100, widths=(4, 8), blocks=(1, 1), linear_readout=True)
-    fit_linear_readout(network, generator, clips=1000)
+    generator, network = tiny_generator_and_network(tmp_path)
     z_true = random_z(4, np.random.default_rng(3))
     audio = synthesize(generator, z_true)
     z_network = recover(audio, 'network', generator, waveform_sse, network)
