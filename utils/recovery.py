@@ -39,21 +39,20 @@ def refine_with_readout(network, generator, audio, z, steps, bounded=True):
     models, four steps take the median latent MSE of 200 synthesized clips from 0.096 to 0.027. A
     network without a linear readout returns z unchanged (a copy, as always).
     """
-    z = z.copy()
     if not steps or 'linear_readout' not in [layer.name for layer in network.layers]:
-        return z
+        return z.copy()
     kernel = network.get_layer('linear_readout').get_weights()[0]
-    first = z.copy()
-    residual = audio - synthesize(generator, z)
+    refined = z.copy()
+    residual = audio - synthesize(generator, refined)
     first_error = np.sum(residual ** 2, axis=1)
     for _ in range(steps):
-        z = z + residual @ kernel
+        refined = refined + residual @ kernel
         if bounded:
-            z = np.clip(z, -1, 1)
-        residual = audio - synthesize(generator, z)
+            refined = np.clip(refined, -1, 1)
+        residual = audio - synthesize(generator, refined)
     worse = np.sum(residual ** 2, axis=1) > first_error
-    z[worse] = first[worse]
-    return z.astype(np.float32)
+    refined[worse] = z[worse]
+    return refined.astype(np.float32)
 
 
 def random_z(n, rng):
@@ -185,8 +184,8 @@ def recover(audio, method, generator, loss_fn, network=None, max_iter=200, bound
     refined by gauss_newton_iterations of Gauss-Newton on the waveform (each followed by up to
     chord_steps that reuse its Jacobian), then, for the clips that are still below fallback_snr dB
     (clips G cannot make exactly, such as real speech), by max_iter iterations of L-BFGS on loss_fn
-    from the starting z, the network's own z unrefined: a waveform step is no start for a perceptual
-    loss (from refined starts, hybrid's accuracy on 60 real clips fell from 0.68 to 0.53).
+    from the starting z before any refinement: a waveform step is no start for a perceptual loss
+    (from refined starts, hybrid's accuracy on 60 real clips fell from 0.68 to 0.53).
     With gauss_newton_iterations=0 every clip gets L-BFGS, as in the paper. With bounded, every z
     (the network's too) stays in [-1, 1]. The random start of clip i comes from the stream (seed,
     clip_ids[i]), so a clip gets the same start whichever worker recovers it.
