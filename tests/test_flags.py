@@ -56,6 +56,12 @@ def test_every_script_lists_its_settings_with_help(script):
     assert '--seed' in out and '--config=paper' in out
 
 
+def test_the_paper_preset_trains_wavegan_as_published():
+    out = ' '.join(run_script('train_wavegan.py', '--config=paper', '--help').stdout.split())
+    for setting in ('wavegan_dim = 64', 'batch_size = 64', 'ema_decay = 0.0', 'normalize = False'):
+        assert f'--{setting}' in out, setting
+
+
 def test_scripts_refuse_an_unknown_flag_before_work():
     result = run_script('generate.py', '--num_sample=3', check=False)
     assert result.returncode != 0 and '--num_sample: no such setting' in result.stderr

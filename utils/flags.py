@@ -46,6 +46,7 @@ PRESETS = {
         inverse_path='inverse_mapping_checkpoint_paper/inverse_mapping.keras',
         wavegan_dim=64,
         batch_size=64,
+        ema_decay=0.0,
         features='magnitude',
         feature_channels=3,
         peak_normalize=False,
