@@ -59,7 +59,7 @@ import time
 
 import numpy as np
 
-from models.resnet import load_classifier, load_inverse_mapping
+from models.resnet import load_classifier, load_inverse_mapping, predict
 from models.tf1_loader import load_generator
 from utils import metrics
 from utils.data import load_clips, normalize_level, split_files
@@ -79,13 +79,13 @@ def recover_share(num_workers, worker_index):
     network = load_inverse_mapping(inverse_path) if inverse_mapping else None
 
     def classify(audio):
-        return classifier.predict(audio, batch_size=100, verbose=0)
+        return predict(classifier, audio, batch_size)
 
     if synth:
         z_all = random_z(num_clips, rng)
         ids = share_of(list(range(num_clips)), num_workers, worker_index, batch_size)
         z_true = z_all[ids]
-        originals = synthesize(generator, z_true)
+        originals = synthesize(generator, z_true, batch_size)  # batches as recovered: a share is whole ones
         labels = np.argmax(classify(originals), axis=-1)  # agreement with the original's predicted digit
     else:
         files = split_files(data_dir, split)
@@ -106,7 +106,7 @@ def recover_share(num_workers, worker_index):
                 gauss_newton_iterations, fallback_snr, clip_ids=ids, chord_steps=chord_steps,
                 refine_steps=refine_steps)
     seconds = time.time() - started
-    reconstructions = synthesize(generator, z)
+    reconstructions = synthesize(generator, z, batch_size)
     measures = metrics.clip_measures(originals, reconstructions, classify(reconstructions), labels, z_true, z)
     if not synth:
         measures['original_probabilities'] = classify(originals)

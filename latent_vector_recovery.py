@@ -95,7 +95,7 @@ def recover_and_save(paths, ids):
                 gauss_newton_iterations, fallback_snr, clip_ids=ids, chord_steps=chord_steps,
                 refine_steps=refine_steps)
     seconds = time.time() - started
-    reconstructions = synthesize(generator, z)
+    reconstructions = synthesize(generator, z, batch_size)  # the recovery's batches: a worker's share is whole ones
     measures = metrics.clip_measures(audio, reconstructions)
     for path, original, clip_z, reconstruction, clip_snr in zip(kept, audio, z, reconstructions, measures['snr']):
         stem = output_stem(path)

@@ -1,4 +1,5 @@
-"""Inception score of a WaveGAN generator's samples, measured with the shipped digit classifier.
+"""Inception score of a WaveGAN generator's samples, measured with the shipped digit classifier, with what
+makes it up: how many samples are heard as each digit, and the entropies whose difference it exponentiates.
 
     python benchmarks/generator_quality.py --checkpoint_dir=checkpoint --num_samples=1000
 """
@@ -22,7 +23,7 @@ import numpy as np
 
 from models.resnet import load_classifier
 from models.tf1_loader import load_generator
-from utils.metrics import digits_heard, inception_score
+from utils.metrics import digits_heard, inception_score, prediction_entropies
 from utils.recovery import random_z, synthesize
 
 generator = load_generator(checkpoint_dir)
@@ -31,3 +32,6 @@ audio = synthesize(generator, random_z(num_samples, np.random.default_rng(seed))
 probabilities = classifier.predict(audio, batch_size=100, verbose=0)
 print(f'inception score {inception_score(probabilities, splits):.3f} over {num_samples} samples of {checkpoint_dir}')
 print(f'predicted digits: {digits_heard(probabilities)}')
+marginal, per_clip = prediction_entropies(probabilities)
+print(f'entropy of the mean prediction {marginal:.3f} nats (ten digits equally: {np.log(10):.3f}); mean entropy of a '
+      f'prediction {per_clip:.3f}; all ten digits at this clarity would score {np.exp(np.log(10) - per_clip):.2f}')

@@ -8,6 +8,7 @@ import os
 import re
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
 
@@ -117,6 +118,13 @@ def load_model(path, train_command, outputs):
         raise UserError(f'{path}: maps {" -> ".join(map(str, found))}, expected {" -> ".join(map(str, expected))} '
                         f'(audio -> {outputs} values); train one with `{train_command}`')
     return model
+
+
+def predict(model, audio, batch_size=32):
+    """A model's outputs for clips [N, 16384], batch_size clips at a time, run eagerly: each clip's
+    output depends only on its batch, not on the shapes a traced function met before."""
+    return np.concatenate([model(tf.constant(audio[i:i + batch_size], tf.float32), training=False).numpy()
+                           for i in range(0, len(audio), batch_size)] or [np.zeros((0,) + model.output_shape[1:])])
 
 
 def load_classifier(path):

@@ -13,6 +13,9 @@ from utils.data import normalize_level
 
 
 def test_fsdd_clip_is_resampled_to_16k_and_padded():
+    """An 8 kHz FSDD clip becomes 16384 samples at 16 kHz: the word first, then silence.
+    Break: utils/audio.py: `return np.pad(audio, (0, length - len(audio)))` -> `return np.pad(audio, (length - len(audio), 0))`
+    """
     path = os.path.join(FSDD, '7_jackson_32.wav')
     original, rate = sf.read(path)
     assert rate == 8000
@@ -24,6 +27,9 @@ def test_fsdd_clip_is_resampled_to_16k_and_padded():
 
 @pytest.mark.parametrize('rate', [8000, 22050, 44100, 48000])
 def test_any_rate_and_channels_become_16k_mono(tmp_path, rate):
+    """A 440 Hz stereo tone at any rate is a 440 Hz mono tone at 16 kHz.
+    Break: utils/audio.py: `ratio = Fraction(rate_out, rate_in).limit_denominator(1000)` -> `ratio = Fraction(rate_out, 16000).limit_denominator(1000)`
+    """
     t = np.arange(int(0.5 * rate)) / rate
     tone = 0.5 * np.sin(2 * np.pi * 440 * t)
     path = str(tmp_path / 'tone.wav')
@@ -35,6 +41,9 @@ def test_any_rate_and_channels_become_16k_mono(tmp_path, rate):
 
 
 def test_long_clips_keep_their_loudest_window(tmp_path):
+    """Of a 3 s clip with a word 2.5 s in, the 1.024 s window holding the word is kept.
+    Break: utils/audio.py: `start = int(np.argmax(energy[length:] - energy[:-length]))` -> `start = 0`
+    """
     audio = np.zeros(3 * SAMPLE_RATE, np.float32)
     audio[40000:44000] = 0.5 * np.sin(np.arange(4000) / 3)  # a "word" 2.5 s in
     path = str(tmp_path / 'long.wav')
@@ -45,6 +54,9 @@ def test_long_clips_keep_their_loudest_window(tmp_path):
 
 
 def test_save_wav_writes_a_16k_header(tmp_path):
+    """Clips are written as 16 kHz mono, 16384 frames.
+    Break: utils/audio.py: `sf.write(tmp, audio, sample_rate, subtype='PCM_16')` -> `sf.write(tmp, audio, 16384, subtype='PCM_16')`
+    """
     path = str(tmp_path / 'out.wav')
     save_wav(path, np.zeros(CLIP_LENGTH))
     info = sf.info(path)
@@ -55,6 +67,9 @@ def test_save_wav_writes_a_16k_header(tmp_path):
                                           ('wav', 'FLOAT'), ('wav', 'DOUBLE'), ('flac', 'PCM_16'),
                                           ('ogg', 'VORBIS'), ('mp3', 'MPEG_LAYER_III'), ('aiff', 'PCM_16')])
 def test_every_format_and_sample_type_soundfile_reads_is_loaded(tmp_path, ext, subtype):
+    """WAV of every sample type, FLAC, OGG, MP3 and AIFF: one float32 clip at the tone's level.
+    Break: utils/audio.py: `return fit_length(audio, length).astype(np.float32) if length else audio` -> `return fit_length(audio, length).astype(np.float64) if length else audio`
+    """
     path = str(tmp_path / f'tone.{ext}')
     sf.write(path, tone(), SAMPLE_RATE, subtype=subtype)
     audio = load_audio(path)
@@ -63,6 +78,9 @@ def test_every_format_and_sample_type_soundfile_reads_is_loaded(tmp_path, ext, s
 
 
 def test_multichannel_clips_are_averaged(tmp_path):
+    """Six channels, four of them a tone: the mean, at 4/6 of its level.
+    Break: utils/audio.py: `    audio = audio.mean(axis=1)` -> `    audio = audio[:, 0]`
+    """
     channels = np.stack([tone()] * 4 + [np.zeros_like(tone())] * 2, axis=1)
     path = str(tmp_path / 'six.wav')
     sf.write(path, channels, SAMPLE_RATE, subtype='FLOAT')
@@ -70,6 +88,9 @@ def test_multichannel_clips_are_averaged(tmp_path):
 
 
 def test_clipped_and_over_full_scale_clips_keep_their_level(tmp_path):
+    """A float clip peaking at 2 is read at 2, and brought to 0.95 by normalize_level.
+    Break: utils/data.py: `(top < low) | (top > high)` -> `(top < low)`
+    """
     path = str(tmp_path / 'hot.wav')
     sf.write(path, np.clip(4 * tone(), -2, 2), SAMPLE_RATE, subtype='FLOAT')
     audio = load_audio(path)
@@ -79,6 +100,10 @@ def test_clipped_and_over_full_scale_clips_keep_their_level(tmp_path):
 
 @pytest.mark.parametrize('kind', BAD_KINDS)
 def test_unusable_files_are_refused_in_one_line_naming_the_file(tmp_path, kind):
+    """Each kind of bad file: AudioError, one line, starting with the path, giving the reason.
+    Break: utils/audio.py: `    if np.abs(audio).max() < SILENCE_PEAK:` -> `    if False:`
+    Break: utils/audio.py: `    if cut:` -> `    if False:`
+    """
     path, reason = bad_clip(tmp_path, kind)
     with pytest.raises(AudioError) as error:
         load_audio(path)
@@ -91,6 +116,9 @@ def test_unusable_files_are_refused_in_one_line_naming_the_file(tmp_path, kind):
        channels=st.integers(1, 3), seconds=st.floats(0.1, 2.5), level=st.floats(1e-3, 4.0),
        subtype=st.sampled_from(['PCM_16', 'PCM_32', 'FLOAT']), seed=st.integers(0, 2 ** 16))
 def test_loader_always_returns_one_finite_16k_clip(rate, channels, seconds, level, subtype, seed):
+    """Random rates, channels, lengths, levels and sample types: always one finite clip of 16384 samples.
+    Break: utils/audio.py: `return np.pad(audio, (0, length - len(audio)))` -> `return audio`
+    """
     noise = np.random.default_rng(seed).uniform(-level, level, (max(int(seconds * rate), int(0.1 * rate) + 1), channels))
     if subtype != 'FLOAT':
         noise = np.clip(noise, -1, 1)
@@ -105,6 +133,9 @@ def test_loader_always_returns_one_finite_16k_clip(rate, channels, seconds, leve
 @settings(max_examples=60, deadline=None)
 @given(st.binary(max_size=300), st.booleans())
 def test_any_bytes_give_a_clip_or_one_audio_error(content, with_wav_header):
+    """Random bytes, with or without a WAV header: a clip, or an AudioError in one line naming the file.
+    Break: utils/audio.py: `    except Exception as e:  # soundfile raises` -> `    except KeyError as e:  # soundfile raises`
+    """
     if with_wav_header:
         buffer = io.BytesIO()
         sf.write(buffer, tone(), SAMPLE_RATE, format='WAV', subtype='PCM_16')
@@ -122,6 +153,9 @@ def test_any_bytes_give_a_clip_or_one_audio_error(content, with_wav_header):
 
 
 def test_list_audio_files_finds_nested_clips(tmp_path):
+    """Audio files in subfolders are found; other files are not.
+    Break: utils/audio.py: `if n.lower().endswith(AUDIO_EXTENSIONS)]` -> `if True]`
+    """
     (tmp_path / 'a').mkdir()
     save_wav(str(tmp_path / 'a' / 'x.wav'), np.zeros(10))
     (tmp_path / 'notes.txt').write_text('x')

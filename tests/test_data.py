@@ -6,6 +6,9 @@ from utils.data import label_of, load_clips, normalize_level, split_files
 
 
 def test_labels_come_from_sc09_and_fsdd_names():
+    """The digit comes from an SC09 word or an FSDD number; other names have none.
+    Break: utils/data.py: `        return int(m.group(1))` -> `        return int(m.group(3))`
+    """
     assert label_of('datasets/sc09/train/Seven_0a7c2a8d_nohash_0.wav') == 7
     assert label_of('Zero_abc.wav') == 0
     assert label_of('recordings/3_theo_12.wav') == 3
@@ -13,6 +16,10 @@ def test_labels_come_from_sc09_and_fsdd_names():
 
 
 def test_fsdd_splits_follow_the_takes(fsdd_small):
+    """FSDD takes 0-4 are test, 5-9 validation, 10-49 training; excluded speakers are left out.
+    Break: utils/data.py: `FSDD_SPLIT_TAKES = {'test': range(0, 5),` -> `FSDD_SPLIT_TAKES = {'test': range(0, 6),`
+    Break: utils/data.py: `if speaker in exclude_speakers or` -> `if speaker in () or`
+    """
     test = split_files(fsdd_small, 'test')
     assert len(test) == 20 and all(f.endswith('_0.wav') for f in test)
     assert len(split_files(fsdd_small, 'valid')) == 20
@@ -21,6 +28,9 @@ def test_fsdd_splits_follow_the_takes(fsdd_small):
 
 
 def test_sc09_layout_loads_with_labels(tmp_path):
+    """An SC09 folder's split subfolder is read with its labels.
+    Break: utils/data.py: `    if os.path.isdir(sub):` -> `    if False:`
+    """
     for split in ('train', 'valid', 'test'):
         (tmp_path / split).mkdir()
         for word in ('Zero', 'Nine'):
@@ -31,6 +41,9 @@ def test_sc09_layout_loads_with_labels(tmp_path):
 
 
 def test_normalize_level_scales_only_clips_outside_the_generators_range():
+    """Too quiet and too loud clips go to 0.95; a clip in G's range keeps its exact samples.
+    Break: utils/data.py: `(top < low) | (top > high)` -> `(top > high)`
+    """
     clips = np.zeros((3, 16384), np.float32)
     clips[:, 100] = [0.05, 0.6, 1.5]
     out = normalize_level(clips)

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from hypothesis import given, strategies as st
 
@@ -8,6 +10,9 @@ SETTINGS = {'batch_size': 64, 'learning_rate': 1e-3, 'gradient': True, 'files': 
 
 
 def test_overrides_take_the_type_of_the_default():
+    """Each --name=value is parsed into its default's type; an integer given for a float becomes a float.
+    Break: utils/flags.py: `if kind is float and type(value) is int:` -> `if False:`
+    """
     got = parse_flags(['--batch_size=8', '--learning_rate=2e-4', '--gradient=False', '--files=x/y'], SETTINGS)
     assert got == {'batch_size': 8, 'learning_rate': 2e-4, 'gradient': False, 'files': 'x/y'}
     assert parse_flags(['--learning_rate=1'], SETTINGS)['learning_rate'] == 1.0
@@ -16,17 +21,26 @@ def test_overrides_take_the_type_of_the_default():
 @pytest.mark.parametrize('argv', [['--batch_sise=8'], ['--batch_size=eight'], ['--batch_size=1.5'],
                                   ['--gradient=maybe'], ['batch_size=3'], ['--config=nope']])
 def test_bad_flags_are_refused(argv):
+    """A misspelt name, a wrong type, a bare word or an unknown preset: FlagError.
+    Break: utils/flags.py: `        if name not in settings:` -> `        if False:`
+    """
     with pytest.raises(FlagError):
         parse_flags(argv, SETTINGS)
 
 
 def test_preset_applies_first_and_explicit_flags_win():
+    """--config=paper sets the preset's values for the settings a script has; an explicit flag beats it.
+    Break: utils/flags.py: `overrides.update({k: v for k, v in PRESETS[text].items() if k in settings})` -> `overrides.update({})`
+    """
     got = parse_flags(['--batch_size=16', '--config=paper'], SETTINGS)
     assert got['batch_size'] == 16
     assert parse_flags(['--config=paper'], SETTINGS) == {k: PRESETS['paper'][k] for k in SETTINGS if k in PRESETS['paper']}
 
 
 def test_configure_updates_the_namespace_and_validates():
+    """configure() writes the overrides into the script's globals and stops on an impossible value.
+    Break: utils/flags.py: `    namespace.update(settings)` -> `    pass`
+    """
     namespace = dict(SETTINGS)
     configure(namespace, ['--batch_size=2'])
     assert namespace['batch_size'] == 2
@@ -42,6 +56,9 @@ def test_configure_updates_the_namespace_and_validates():
 @given(st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
        st.text(alphabet=st.characters(blacklist_categories=('Cs',)), max_size=20))
 def test_parse_value_round_trips(i, f, b, s):
+    """Any int, float, bool or text written as a flag reads back as itself.
+    Break: utils/flags.py: `    if kind is str:` -> `    if kind is bytes:`
+    """
     assert parse_value('n', repr(i), 0) == i
     assert parse_value('n', repr(f), 0.0) == f
     assert parse_value('n', str(b), True) is b
@@ -52,22 +69,39 @@ def test_parse_value_round_trips(i, f, b, s):
                                     'latent_vector_recovery.py', 'calculate_metrics.py',
                                     'benchmarks/recovery.py', 'benchmarks/generator_quality.py'])
 def test_every_script_lists_its_settings_with_help(script):
-    out = run_script(script, '--help').stdout
-    assert '--seed' in out and '--config=paper' in out
+    """--help lists every setting with the value it would run with: after the preset, then the explicit flags.
+    Break: utils/flags.py: `        settings.update(parse_flags([a for a in argv if a not in ('-h', '--help')], settings))` -> `        parse_flags([a for a in argv if a not in ('-h', '--help')], settings)`
+    Break: utils/flags.py: `    lines += [f'  --{k:<{width}} = {v!r}' for k, v in settings.items()]` -> `    lines += [f'  --{k:<{width}}' for k, v in settings.items()]`
+    """
+    shown = dict(re.findall(r'^  --(\w+)\s+= (.*)$', run_script(script, '--config=paper', '--seed=7', '--help').stdout,
+                            re.M))
+    assert shown.pop('seed') == '7'
+    from_preset = {k: v for k, v in shown.items() if k in PRESETS['paper']}
+    assert from_preset, f'{script} has none of the preset\'s settings'
+    assert from_preset == {k: repr(PRESETS['paper'][k]) for k in from_preset}
 
 
 def test_the_paper_preset_trains_wavegan_as_published():
+    """--config=paper trains WaveGAN at the official size and recipe, with no moving average.
+    Break: utils/flags.py: `        ema_decay=0.0,` -> `        ema_decay=0.999,`
+    """
     out = ' '.join(run_script('train_wavegan.py', '--config=paper', '--help').stdout.split())
     for setting in ('wavegan_dim = 64', 'batch_size = 64', 'ema_decay = 0.0', 'normalize = False'):
         assert f'--{setting}' in out, setting
 
 
 def test_scripts_refuse_an_unknown_flag_before_work():
+    """A misspelt flag stops a script with one line naming it.
+    Break: utils/flags.py: `        if name not in settings:` -> `        if False:`
+    """
     result = run_script('generate.py', '--num_sample=3', check=False)
     assert result.returncode != 0 and '--num_sample: no such setting' in result.stderr
 
 
 def test_paper_recovery_preset_switches_the_recipe_and_keeps_our_models():
+    """--config=paper_recovery sets the paper's recovery recipe and nothing else.
+    Break: utils/flags.py: `    lbfgs_bounded=False,` -> `    lbfgs_bounded=True,`
+    """
     settings = {'gauss_newton_iterations': 10, 'recovery_loss': 'perceptual', 'lbfgs_bounded': True,
                 'checkpoint_dir': 'checkpoint'}
     overrides = parse_flags(['--config=paper_recovery'], settings)
@@ -75,7 +109,11 @@ def test_paper_recovery_preset_switches_the_recipe_and_keeps_our_models():
 
 
 def test_impossible_recovery_settings_are_refused_before_work():
+    """An unknown recovery loss or benchmark row is refused before any model loads.
+    Break: utils/flags.py: `                if settings[name] not in allowed:` -> `                if False:`
+    Break: benchmarks/recovery.py: `    if unknown:` -> `    if False:`
+    """
     result = run_script('latent_vector_recovery.py', '--recovery_loss=spectral', check=False)
     assert result.returncode != 0 and 'expected one of perceptual, waveform, paper' in result.stderr
-    result = run_script('benchmarks/recovery.py', '--rows=hybrid,best', check=False)
+    result = run_script('benchmarks/recovery.py', '--rows=best,hybrid', '--synth_clips=2', '--real_clips=2', check=False)
     assert result.returncode != 0 and "unknown rows ['best']" in result.stderr

@@ -11,6 +11,9 @@ from models.wavegan import Discriminator, generate, generator_shapes, init_gener
 
 
 def test_generator_shapes_match_the_official_checkpoint():
+    """Our generator's variable names and shapes for d=64 are the official SC09 checkpoint's.
+    Break: models/wavegan.py: `channels = [16 * d, 8 * d, 4 * d, 2 * d, d, 1]` -> `channels = [16 * d, 8 * d, 4 * d, 2 * d, 2 * d, 1]`
+    """
     shapes = generator_shapes(64)
     assert shapes['G/z_project/dense/kernel'] == (100, 16384)
     assert shapes['G/upconv_0/conv2d_transpose/kernel'] == (1, 25, 512, 1024)
@@ -22,19 +25,29 @@ def test_generator_shapes_match_the_official_checkpoint():
 
 
 def test_generator_output_shape_and_range():
+    """z [3, 100] -> audio [3, 16384, 1] inside [-1, 1].
+    Break: models/wavegan.py: `STRIDE = 4` -> `STRIDE = 2`
+    """
     weights = {k: tf.constant(v) for k, v in init_generator_weights(4).items()}
     audio = generate(tf.random.uniform([3, 100], -1, 1), weights)
     assert audio.shape == (3, 16384, 1)
     assert np.all(np.abs(audio.numpy()) <= 1)
 
 
-def test_discriminator_scores_a_batch():
-    scores = Discriminator(d=4)(tf.zeros([2, 16384, 1]))
-    assert scores.shape == (2, 1)
+def test_discriminator_scores_each_clip_of_a_batch():
+    """One score per clip, and different clips score differently.
+    Break: models/wavegan.py: `        x = audio` -> `        x = audio * 0`
+    """
+    audio = tf.constant(np.random.default_rng(0).uniform(-0.5, 0.5, (2, 16384, 1)), tf.float32)
+    scores = Discriminator(d=4, phase_shuffle_rad=0)(audio)
+    assert scores.shape == (2, 1) and abs(float(scores[0, 0] - scores[1, 0])) > 1e-6
 
 
 @pytest.mark.parametrize('stddev', [False, True])
 def test_only_a_minibatch_stddev_critic_scores_a_clip_by_its_batch(stddev):
+    """With the stddev channel a clip's score depends on the batch around it; without, it does not.
+    Break: models/wavegan.py: `return tf.tile(spread[None, :, None], [tf.shape(x)[0], 1, 1])` -> `return tf.zeros_like(x[..., :1])`
+    """
     rng = np.random.default_rng(0)
     clip, other = (tf.constant(rng.uniform(-0.5, 0.5, (1, 16384, 1)), tf.float32) for _ in range(2))
     critic = Discriminator(d=4, phase_shuffle_rad=0, stddev=stddev)
@@ -43,6 +56,11 @@ def test_only_a_minibatch_stddev_critic_scores_a_clip_by_its_batch(stddev):
 
 
 def test_export_and_load_round_trip(tmp_path):
+    """Exported weights load back as the same generator, gradients flow through it, and the frozen graph is cached
+    and reused.
+    Break: models/tf1_loader.py: `variable.load(weights[name], sess)  # values go` -> `variable.load(0.5 * weights[name], sess)  # values go`
+    Break: models/tf1_loader.py: `os.replace(tmp, cache)` -> `os.remove(tmp)`
+    """
     weights = init_generator_weights(4, seed=3)
     export_generator(weights, str(tmp_path), global_step=12)
     assert {'infer.meta', 'model.ckpt.index', 'model.ckpt.data-00000-of-00001', 'checkpoint'} <= set(os.listdir(tmp_path))
@@ -64,6 +82,9 @@ def test_export_and_load_round_trip(tmp_path):
 
 
 def test_loader_follows_the_checkpoint_index_file(tmp_path):
+    """A folder whose `checkpoint` file names model.ckpt-1234 loads that checkpoint.
+    Break: models/tf1_loader.py: `prefix = tf.train.latest_checkpoint(checkpoint_dir)` -> `prefix = None`
+    """
     export_generator(init_generator_weights(4), str(tmp_path))
     for name in os.listdir(tmp_path):
         if name.startswith('model.ckpt'):
@@ -93,6 +114,9 @@ def official_with_random_weights(folder):
 
 
 def test_official_sc09_metagraph_loads_and_matches_our_generator(tmp_path):
+    """The official SC09 MetaGraph with random weights loads and computes what our generator computes from them.
+    Break: models/wavegan.py: `x = tf.nn.relu(tf.reshape(x, [-1, 16, channels]))` -> `x = tf.nn.relu(tf.reshape(x, [-1, 16, channels])) * 0.5`
+    """
     weights = official_with_random_weights(str(tmp_path))
     generator = load_generator(str(tmp_path))
     z = np.random.default_rng(1).uniform(-1, 1, (2, 100)).astype(np.float32)
@@ -105,6 +129,10 @@ def test_official_sc09_metagraph_loads_and_matches_our_generator(tmp_path):
 @pytest.mark.parametrize('damage', ['no_folder', 'no_meta', 'no_index', 'no_data', 'truncated_data', 'wrong_graph',
                                     'latent_50'])
 def test_bad_checkpoints_are_refused_with_one_clear_line(tmp_path, damage):
+    """Each kind of damaged checkpoint folder raises CheckpointError in one line naming it and how to get one.
+    Break: models/tf1_loader.py: `for needed in ('z', 'G_z'):` -> `for needed in ():`
+    Break: models/tf1_loader.py: `if z.shape.rank != 2 or z.shape[1] != LATENT_DIM:` -> `if False:`
+    """
     export_generator(init_generator_weights(4), str(tmp_path))
     folder = str(tmp_path)
     if damage == 'no_folder':

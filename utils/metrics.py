@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from utils.audio import save_json, save_npy_dict, save_text
-from utils.features import log_power_spectrogram
+from utils.features import floored_power_db, sounding_frames
 
 
 def audio_mse(original, reconstruction):
@@ -25,24 +25,47 @@ def latent_mse(z_true, z_pred):
     return np.mean((z_true - z_pred) ** 2, axis=-1)
 
 
-def spectrogram_ssim(original, reconstruction):
-    """Per-clip SSIM between log-power spectrograms, over their joint value range.
+def ssim_map(a, b, max_val=1.0, size=11, sigma=1.5, k1=0.01, k2=0.03):
+    """SSIM (Wang et al. 2004) of images [N, H, W] at every size x size Gaussian window, as tf.image.ssim
+    computes it before averaging: [N, H - size + 1, W - size + 1]."""
+    window = np.exp(-0.5 * ((np.arange(size) - size // 2) / sigma) ** 2)
+    window /= window.sum()
 
-    The paper compared the real parts of the STFTs; we compare log-power spectrograms.
-    """
-    a = log_power_spectrogram(tf.constant(original, tf.float32))[..., None]
-    b = log_power_spectrogram(tf.constant(reconstruction, tf.float32))[..., None]
-    low = tf.minimum(tf.reduce_min(a, [1, 2, 3], keepdims=True), tf.reduce_min(b, [1, 2, 3], keepdims=True))
-    high = tf.maximum(tf.reduce_max(a, [1, 2, 3], keepdims=True), tf.reduce_max(b, [1, 2, 3], keepdims=True))
-    scale = tf.maximum(high - low, 1e-6)
-    return tf.image.ssim((a - low) / scale, (b - low) / scale, max_val=1.0).numpy()
+    def blur(x):
+        x = np.lib.stride_tricks.sliding_window_view(x, size, axis=1) @ window
+        return np.lib.stride_tricks.sliding_window_view(x, size, axis=2) @ window
+
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    mean_a, mean_b = blur(a), blur(b)
+    var_a, var_b, cov = blur(a * a) - mean_a ** 2, blur(b * b) - mean_b ** 2, blur(a * b) - mean_a * mean_b
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    return ((2 * mean_a * mean_b + c1) * (2 * cov + c2)) / ((mean_a ** 2 + mean_b ** 2 + c1) * (var_a + var_b + c2))
+
+
+def spectrogram_ssim(original, reconstruction, size=11):
+    """Per-clip SSIM between the clips' power spectrograms (dB, floored 80 dB under the original's loudest
+    bin, scaled by their joint range), averaged over the windows centred on frames where the original
+    has sound (the paper compared the real parts of the whole STFTs)."""
+    a, b = (x.numpy() for x in floored_power_db(tf.constant(original, tf.float32),
+                                                  tf.constant(reconstruction, tf.float32)))
+    low = np.minimum(a.min(axis=(1, 2), keepdims=True), b.min(axis=(1, 2), keepdims=True))
+    scale = np.maximum(np.maximum(a.max(axis=(1, 2), keepdims=True), b.max(axis=(1, 2), keepdims=True)) - low, 1e-6)
+    by_row = ssim_map((a - low) / scale, (b - low) / scale, size=size).mean(axis=2)  # [N, frames - size + 1]
+    sounding = sounding_frames(tf.constant(original, tf.float32)).numpy()
+    centred = sounding[:, size // 2:size // 2 + by_row.shape[1]]
+    touching = np.lib.stride_tricks.sliding_window_view(sounding, size, axis=1).any(axis=2)
+    rows = np.where(centred.any(axis=1, keepdims=True), centred, touching)  # sound only at the very edges
+    return np.sum(by_row * rows, axis=1) / np.maximum(rows.sum(axis=1), 1)
 
 
 def log_spectral_distance(original, reconstruction):
-    """Per-clip log-spectral distance: RMS over bins of the log10-power difference, mean over frames."""
-    a = log_power_spectrogram(tf.constant(original, tf.float32))
-    b = log_power_spectrogram(tf.constant(reconstruction, tf.float32))
-    return tf.reduce_mean(tf.sqrt(tf.reduce_mean((a - b) ** 2, axis=-1)), axis=-1).numpy()
+    """Per-clip log-spectral distance in dB: the RMS over bins of the difference of the clips' power
+    spectrograms (dB, floored 80 dB under the original's loudest bin), averaged over the frames where
+    the original has sound (within 60 dB of its loudest frame), so padding is not scored."""
+    a, b = floored_power_db(tf.constant(original, tf.float32), tf.constant(reconstruction, tf.float32))
+    per_frame = tf.sqrt(tf.reduce_mean((a - b) ** 2, axis=-1)).numpy()
+    sounding = sounding_frames(tf.constant(original, tf.float32)).numpy()
+    return np.sum(per_frame * sounding, axis=1) / np.sum(sounding, axis=1)
 
 
 def inception_score(probabilities, splits=1, eps=1e-12):
@@ -53,6 +76,14 @@ def inception_score(probabilities, splits=1, eps=1e-12):
         kl = np.sum(part * (np.log(part + eps) - np.log(marginal + eps)), axis=1)
         scores.append(np.exp(kl.mean()))
     return float(np.mean(scores))
+
+
+def prediction_entropies(probabilities, eps=1e-12):
+    """(entropy of the mean prediction, mean entropy of each prediction), in nats: the inception score is
+    exp(first - second), so a generator that drops digits lowers the first, and unclear clips raise the second."""
+    p = np.asarray(probabilities, np.float64)
+    marginal = p.mean(axis=0)
+    return float(-np.sum(marginal * np.log(marginal + eps))), float(np.mean(-np.sum(p * np.log(p + eps), axis=1)))
 
 
 def digits_heard(probabilities):
@@ -106,7 +137,7 @@ def summarize(measures, seconds):
         'SNR dB (median)': float(np.median(snr)),
         'clips above 30 dB': float(np.mean(snr > 30)),
         'spectrogram SSIM': float(np.mean(measures['ssim'])),
-        'log-spectral distance': float(np.mean(measures['lsd'])),
+        'log-spectral distance (dB)': float(np.mean(measures['lsd'])),
         'STOI': float(np.nanmean(intelligibility)) if np.isfinite(intelligibility).any() else None,
         'clips with STOI': int(np.isfinite(intelligibility).sum()),
         'classifier accuracy': accuracy(probabilities, measures['labels']) if probabilities is not None else None,

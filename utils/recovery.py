@@ -6,6 +6,7 @@ import scipy.optimize
 import tensorflow as tf
 from tqdm import tqdm
 
+from models.resnet import predict
 from models.wavegan import LATENT_DIM
 from utils.flags import RECOVERY_LOSSES
 from utils.metrics import snr_db
@@ -24,9 +25,9 @@ def method_name(inverse_mapping, gradient):
     raise ValueError('at least one of inverse_mapping and gradient must be true')
 
 
-def predict_z(network, audio, batch_size=64):
-    """The inverse-mapping network's z for each clip [N, 16384] -> [N, 100]."""
-    return network.predict(audio, batch_size=batch_size, verbose=0).astype(np.float32)
+def predict_z(network, audio):
+    """The inverse-mapping network's z for each clip [N, 16384] -> [N, 100] (one batch, run eagerly)."""
+    return predict(network, audio, batch_size=max(len(audio), 1)).astype(np.float32)
 
 
 def refine_with_readout(network, generator, audio, z, steps, bounded=True):
@@ -68,7 +69,7 @@ def lbfgs(generator, loss_fn, target, z0, max_iter, bounded=True):
     target = tf.constant(target, tf.float32)
     shape = z0.shape
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(input_signature=[tf.TensorSpec([None, LATENT_DIM], tf.float32)])
     def value_and_grad(z):
         with tf.GradientTape() as tape:
             tape.watch(z)
@@ -97,8 +98,9 @@ def jacobian(generator, z, chunk=8):
 
 @functools.lru_cache(maxsize=None)
 def jacobian_function(generator):
-    """The traced function behind `jacobian`, made once per generator rather than at every step."""
-    @tf.function(reduce_retracing=True)
+    """The traced function behind `jacobian`, made once per generator rather than at every step, with one
+    graph for every batch size (so that a clip's result does not depend on the batches traced before it)."""
+    @tf.function(input_signature=[tf.TensorSpec([None, LATENT_DIM], tf.float32)])
     def jvps(part):
         n = tf.shape(part)[0]
         primals = tf.repeat(part, LATENT_DIM, axis=0)
@@ -178,7 +180,7 @@ def gauss_newton(generator, target, z0, iterations, bounded=True, converged_snr=
 def recover(audio, method, generator, loss_fn, network=None, max_iter=200, bounded=True,
             batch_size=32, seed=0, gauss_newton_iterations=0, fallback_snr=20.0, clip_ids=None, chord_steps=0,
             refine_steps=0):
-    """Recover z [N, 100] for clips [N, 16384] by 'network', 'gradient' or 'hybrid'.
+    """Recover z [N, 100] for clips [N, 16384] by 'network', 'gradient' or 'hybrid', batch_size clips at a time.
 
     The starting z (the network's, refined by refine_steps through its linear readout, or random) is
     refined by gauss_newton_iterations of Gauss-Newton on the waveform (each followed by up to
@@ -187,34 +189,37 @@ def recover(audio, method, generator, loss_fn, network=None, max_iter=200, bound
     from the starting z before any refinement: a waveform step is no start for a perceptual loss
     (from refined starts, hybrid's accuracy on 60 real clips fell from 0.68 to 0.53).
     With gauss_newton_iterations=0 every clip gets L-BFGS, as in the paper. With bounded, every z
-    (the network's too) stays in [-1, 1]. The random start of clip i comes from the stream (seed,
-    clip_ids[i]), so a clip gets the same start whichever worker recovers it.
+    (the network's too) stays in [-1, 1]. Every step of a batch, the network's too, sees that batch
+    alone, and the random start of clip i comes from the stream (seed, clip_ids[i]): a worker that
+    recovers some of the batches gets for them exactly what a single run gets.
     """
     if method not in METHODS:
         raise ValueError(f'unknown recovery method {method!r}: expected one of {METHODS}')
-    if method in ('network', 'hybrid'):
-        start = predict_z(network, audio)
-        if bounded:  # WaveGAN's prior: projecting onto it never moves z away from a true z
-            start = np.clip(start, -1, 1)
-        z = refine_with_readout(network, generator, audio, start, refine_steps, bounded)
-    else:
-        ids = range(len(audio)) if clip_ids is None else clip_ids
-        start = np.array([random_z(1, np.random.default_rng([seed, i]))[0] for i in ids]).reshape(-1, LATENT_DIM)
-        z = start.copy()
-    if method == 'network':
-        return z
+    ids = np.arange(len(audio)) if clip_ids is None else np.asarray(clip_ids)
+    z = np.zeros((len(audio), LATENT_DIM), np.float32)
     progress = tqdm(total=len(audio), desc=f'recovering ({method})', unit='clip', leave=False)
     for first in range(0, len(audio), batch_size):
-        batch = part = np.arange(first, min(first + batch_size, len(audio)))
-        if gauss_newton_iterations:
-            progress.set_postfix_str(f'Gauss-Newton on {len(part)} clips')
-            z[part] = gauss_newton(generator, audio[part], z[part], gauss_newton_iterations, bounded,
+        batch = slice(first, first + batch_size)
+        clips = audio[batch]
+        if method == 'gradient':
+            start = np.array([random_z(1, np.random.default_rng([seed, i]))[0] for i in ids[batch]])
+            z_batch = start.copy()
+        else:
+            start = predict_z(network, clips)
+            if bounded:  # WaveGAN's prior: projecting onto it never moves z away from a true z
+                start = np.clip(start, -1, 1)
+            z_batch = refine_with_readout(network, generator, clips, start, refine_steps, bounded)
+        unfit = np.ones(len(clips), bool) if method != 'network' else np.zeros(len(clips), bool)
+        if method != 'network' and gauss_newton_iterations:
+            progress.set_postfix_str(f'Gauss-Newton on {len(clips)} clips')
+            z_batch = gauss_newton(generator, clips, z_batch, gauss_newton_iterations, bounded,
                                    chord_steps=chord_steps)
-            part = part[snr_db(audio[part], synthesize(generator, z[part])) < fallback_snr]
-        if len(part) and max_iter:
-            progress.set_postfix_str(f'L-BFGS on {len(part)} clips')
-            z[part] = lbfgs(generator, loss_fn, audio[part], start[part], max_iter, bounded)
-        progress.update(len(batch))
+            unfit = snr_db(clips, synthesize(generator, z_batch)) < fallback_snr
+        if unfit.any() and max_iter:
+            progress.set_postfix_str(f'L-BFGS on {int(unfit.sum())} clips')
+            z_batch[unfit] = lbfgs(generator, loss_fn, clips[unfit], start[unfit], max_iter, bounded)
+        z[batch] = z_batch
+        progress.update(len(clips))
     progress.close()
     return z
 

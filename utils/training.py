@@ -57,8 +57,16 @@ def fit_linear_readout(network, generator, clips, ridge=1e-4, seed=0, batch_size
 
 
 def save_model(model, path):
-    """Save a Keras model (with its optimizer state when compiled) atomically."""
+    """Save a Keras model (with its optimizer state when compiled) atomically: a resume point."""
     atomic_write(path, model.save)
+
+
+def save_inference_model(model, path):
+    """Save a Keras model's architecture and weights, without its optimizer's state, atomically: what the
+    scripts that use a trained model load (Adam's two moments would double or triple the file)."""
+    inference = keras.Model.from_config(model.get_config())  # not compiled, unlike clone_model's copy
+    inference.set_weights(model.get_weights())
+    atomic_write(path, inference.save)
 
 
 def load_json(path, default=None):
@@ -69,7 +77,8 @@ def load_json(path, default=None):
 
 
 class ResumableCheckpoint(keras.callbacks.Callback):
-    """After each epoch: keep the best model by `monitor`, and the last model + epoch to resume from.
+    """After each epoch: keep the best model by `monitor` (inference weights only), and the last model with its
+    optimizer + epoch to resume from (`last.keras`, `state.json`).
 
     mode 'max' keeps the highest value of `monitor` (an accuracy), 'min' the lowest (a loss). With
     write False (every worker but the chief of a distributed run) it keeps count but writes nothing.
@@ -92,6 +101,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
                                  f'for; pick another folder, or delete it to start afresh')
             print(f'resuming from {self.last_path} after epoch {self.state["epoch"]}')
             return last, self.state['epoch']
+        self.state = {'epoch': 0, 'best': None}  # no resume point: the best so far is no longer a bar to pass
         return model, 0
 
     def on_epoch_end(self, epoch, logs=None):
@@ -99,7 +109,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         if value is not None and (self.state['best'] is None or self.sign * (value - self.state['best']) > 0):
             self.state['best'] = float(value)
             if self.write:
-                save_model(self.model, self.best_path)
+                save_inference_model(self.model, self.best_path)
                 print(f'\nepoch {epoch + 1}: {self.monitor} {value:.4f}, best so far: saved {self.best_path}')
         self.state['epoch'] = epoch + 1
         if self.write:
