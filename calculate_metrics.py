@@ -22,9 +22,10 @@ synth = True                   # synthesized clips G(z) (True) or real clips fro
 inverse_mapping = True         # start from the network's z (alone if gradient is False)
 gradient = True                # refine z with L-BFGS (from random z if inverse_mapping is False)
 max_iter = 200                 # L-BFGS iterations, for clips Gauss-Newton cannot fit exactly
-refine_steps = 4               # steps z += K (x - G(z)) on the network's z, K its linear readout (paper: 0)
-gauss_newton_iterations = 5    # Gauss-Newton steps on the waveform first (0: L-BFGS only, as the paper)
+refine_steps = 32              # steps z += K (x - G(z)) on the network's z, K its linear readout (paper: 0)
+gauss_newton_iterations = 12   # at most this many Jacobians a clip for Gauss-Newton on the waveform (0: L-BFGS only, as the paper)
 chord_steps = 8                # after each, steps that reuse its Jacobian (one generator call each, not 100)
+restarts = 5                   # clips Gauss-Newton leaves stuck at the prior's bound start again, those coordinates redrawn
 fallback_snr = 20.0            # clips Gauss-Newton leaves below this SNR (dB) get L-BFGS from the start z
 lbfgs_bounded = True           # keep z in [-1, 1], WaveGAN's prior (the paper did not)
 recovery_loss = 'perceptual'   # L-BFGS loss: 'perceptual' (log-spectral + classifier), 'waveform' or 'paper'
@@ -104,7 +105,7 @@ def recover_share(num_workers, worker_index):
     started = time.time()
     z = recover(originals, method, generator, objective, network, max_iter, lbfgs_bounded, batch_size, seed,
                 gauss_newton_iterations, fallback_snr, clip_ids=ids, chord_steps=chord_steps,
-                refine_steps=refine_steps)
+                refine_steps=refine_steps, restarts=restarts)
     seconds = time.time() - started
     reconstructions = synthesize(generator, z, batch_size)
     measures = metrics.clip_measures(originals, reconstructions, classify(reconstructions), labels, z_true, z)

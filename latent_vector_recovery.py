@@ -20,7 +20,6 @@ STOI) and writes them to `{out_dir}/{method}/metrics.json` and `.md`. Across mac
 """
 import os
 import sys
-import time
 
 from utils.flags import RECOVERY_LOSSES, check_recovery_settings, configure
 
@@ -33,9 +32,10 @@ out_dir = 'waves'
 inverse_mapping = True         # start from the network's z (alone if gradient is False)
 gradient = True                # refine z with L-BFGS (from random z if inverse_mapping is False)
 max_iter = 200                 # L-BFGS iterations, for clips Gauss-Newton cannot fit exactly
-refine_steps = 4               # steps z += K (x - G(z)) on the network's z, K its linear readout (paper: 0)
-gauss_newton_iterations = 5    # Gauss-Newton steps on the waveform first (0: L-BFGS only, as the paper)
+refine_steps = 32              # steps z += K (x - G(z)) on the network's z, K its linear readout (paper: 0)
+gauss_newton_iterations = 12   # at most this many Jacobians a clip for Gauss-Newton on the waveform (0: L-BFGS only, as the paper)
 chord_steps = 8                # after each, steps that reuse its Jacobian (one generator call each, not 100)
+restarts = 5                   # clips Gauss-Newton leaves stuck at the prior's bound start again, those coordinates redrawn
 fallback_snr = 20.0            # clips Gauss-Newton leaves below this SNR (dB) get L-BFGS from the start z
 lbfgs_bounded = True           # keep z in [-1, 1], WaveGAN's prior (the paper did not)
 recovery_loss = 'perceptual'   # L-BFGS loss: 'perceptual' (log-spectral + classifier), 'waveform' or 'paper'
@@ -48,6 +48,7 @@ overwrite = False              # replace existing outputs
 num_workers = 0                # split the folder across workers (0: from TF_CONFIG, else 1)
 worker_index = 0               # this worker's share, 0 .. num_workers - 1
 merge = False                  # merge the workers' partial metrics into one table
+profile = False                # print where recovery's time goes: seconds and generator passes of each stage
 seed = 0
 # -----------------------------------------------------------------------------
 
@@ -62,7 +63,7 @@ from utils.data import load_clips, normalize_level
 from utils.distribute import partial_files, partial_name, share_of, worker_split
 from utils.flags import name_list
 from utils.plots import save_comparison
-from utils.recovery import method_name, recover, recovery_objective, synthesize
+from utils.recovery import Profile, method_name, recover, recovery_objective, synthesize
 
 method = method_name(inverse_mapping, gradient)
 method_dir = os.path.join(out_dir, method)
@@ -90,11 +91,13 @@ def recover_and_save(paths, ids):
     classifier = load_classifier(classifier_path) if recovery_loss != 'waveform' else None
     objective = recovery_objective(recovery_loss, classifier, name_list(perceptual_layers), perceptual_weight,
                                    spectral_weight)
-    started = time.time()
+    timing = Profile()
     z = recover(audio, method, generator, objective, network, max_iter, lbfgs_bounded, batch_size, seed,
                 gauss_newton_iterations, fallback_snr, clip_ids=ids, chord_steps=chord_steps,
-                refine_steps=refine_steps)
-    seconds = time.time() - started
+                refine_steps=refine_steps, restarts=restarts, profile=timing)
+    seconds = timing.total
+    if profile:
+        print(f'where the time of {len(audio)} clips went ({method}):\n{timing.table(len(audio))}')
     reconstructions = synthesize(generator, z, batch_size)  # the recovery's batches: a worker's share is whole ones
     measures = metrics.clip_measures(audio, reconstructions)
     for path, original, clip_z, reconstruction, clip_snr in zip(kept, audio, z, reconstructions, measures['snr']):

@@ -1,17 +1,18 @@
 """WaveGAN checkpoints in the official TensorFlow 1 format (`infer.meta` + `model.ckpt*`).
 
 `export_generator` writes one from generator weights; `load_generator` turns any such folder,
-the official SC09 one included, into a TF2 callable z -> audio through which gradients flow:
-import the MetaGraph, restore the weights, freeze them into constants (cached next to the
-checkpoint), wrap the frozen graph as a TF2 function and prune it to z:0 -> G_z:0.
+the official SC09 one included, into a Generator: a TF2 callable z -> audio through which gradients
+flow (import the MetaGraph, restore the weights, freeze them into constants (cached next to the
+checkpoint), wrap the frozen graph as a TF2 function and prune it to z:0 -> G_z:0), with its Jacobian.
 """
 import hashlib
 import os
 import shutil
 
+import numpy as np
 import tensorflow as tf
 
-from models.wavegan import LATENT_DIM, generate
+from models.wavegan import LATENT_DIM, generate, generate_with_jacobian, generator_shapes
 from utils.errors import UserError
 
 tf.get_logger().setLevel('ERROR')  # the TF1 APIs used here warn that they are TF1 APIs
@@ -57,6 +58,24 @@ def export_generator(weights, checkpoint_dir, global_step=0):
     for name in names:
         os.replace(os.path.join(tmp, name), os.path.join(checkpoint_dir, name))
     os.rmdir(tmp)
+
+
+def complete_metagraph(meta, checkpoint_dir, weights):
+    """Copy a weightless MetaGraph (the official SC09 `infer.meta`, say) into checkpoint_dir and save `weights`
+    (name -> array, for each of its float variables) beside it as `model.ckpt`: a checkpoint folder that loads
+    exactly as a downloaded one does (for tests, and for measuring the official architecture's cost)."""
+    os.makedirs(checkpoint_dir, exist_ok=True)
+    shutil.copy(meta, os.path.join(checkpoint_dir, META_NAME))
+    graph = tf.Graph()
+    with graph.as_default():
+        saver = tf.compat.v1.train.import_meta_graph(os.path.join(checkpoint_dir, META_NAME), clear_devices=True)
+        with tf.compat.v1.Session(graph=graph) as sess:
+            for variable in tf.compat.v1.global_variables():
+                if variable.dtype.base_dtype == tf.int64:  # global_step
+                    sess.run(variable.initializer)
+                else:
+                    variable.load(weights[variable.name[:-2]], sess)
+            saver.save(sess, os.path.join(checkpoint_dir, CKPT_NAME), write_meta_graph=False)
 
 
 def find_checkpoint(checkpoint_dir):
@@ -130,8 +149,67 @@ def frozen_graph(checkpoint_dir):
     return graph_def
 
 
+class Generator:
+    """A loaded WaveGAN generator: generator(z) is the audio [batch, 16384] of z [batch, 100] (a TF2 function of
+    the checkpoint's own graph, through which gradients flow); generator.jacobian(z) is dG/dz [batch, 16384, 100]
+    in float64.
+
+    When the checkpoint is a plain WaveGAN (the official SC09 one, or ours: the same variables, and the graph
+    computes what models.wavegan.generate does with them), the Jacobian comes from the linearization of its
+    layers (generate_with_jacobian); any other graph gets forward-mode differentiation of 100 copies of each
+    clip, about three times the cost.
+    """
+
+    def __init__(self, graph_function, weights=None):
+        self.graph_function, self.weights = graph_function, weights
+        spec = [tf.TensorSpec([None, LATENT_DIM], tf.float32)]  # one graph for every batch size
+        if weights is not None:
+            self.clips_per_jacobian = max(1, 32 // (weights['G/z_project/dense/kernel'].shape[1] // 256))
+            self._jacobian = tf.function(lambda z: generate_with_jacobian(z, weights)[1], input_signature=spec)
+        else:
+            self.clips_per_jacobian = 8
+            self._jacobian = tf.function(self._forward_mode_jacobian, input_signature=spec)
+
+    def __call__(self, latents):
+        audio = self.graph_function(tf.convert_to_tensor(latents, tf.float32))
+        return tf.reshape(audio, [tf.shape(audio)[0], -1])
+
+    def _forward_mode_jacobian(self, z):
+        n = tf.shape(z)[0]
+        primals = tf.repeat(z, LATENT_DIM, axis=0)
+        tangents = tf.tile(tf.eye(LATENT_DIM), [n, 1])
+        with tf.autodiff.ForwardAccumulator(primals, tangents) as accumulator:
+            audio = self(primals)
+        return tf.transpose(tf.reshape(accumulator.jvp(audio), [n, LATENT_DIM, -1]), [0, 2, 1])
+
+    def jacobian(self, z):
+        """dG(z)/dz of each clip, [N, 16384, 100] float64, a few clips at a time (memory: 100 tangents a clip)."""
+        step, out = self.clips_per_jacobian, None
+        for i in range(0, len(z), step):
+            part = self._jacobian(tf.constant(z[i:i + step], tf.float32)).numpy()
+            if out is None:
+                out = np.empty((len(z),) + part.shape[1:], np.float64)
+            out[i:i + len(part)] = part
+        return out
+
+
+def plain_wavegan_weights(prefix, graph_function):
+    """The checkpoint's generator weights as constants, if it holds exactly WaveGAN's variables and its graph
+    computes what models.wavegan.generate does with them (to 1e-4 on a probe z); else None."""
+    reader = tf.train.load_checkpoint(prefix)
+    found = {name: tuple(shape) for name, shape in reader.get_variable_to_shape_map().items() if name != 'global_step'}
+    dense = found.get('G/z_project/dense/kernel')
+    if dense is None or dense[1] % 256 or found != generator_shapes(dense[1] // 256):
+        return None
+    weights = {name: tf.constant(reader.get_tensor(name)) for name in found}
+    probe = tf.constant(np.random.default_rng(0).uniform(-1, 1, (2, LATENT_DIM)), tf.float32)
+    ours = generate(probe, weights)[..., 0].numpy()
+    theirs = tf.reshape(graph_function(probe), [2, -1]).numpy()
+    return weights if ours.shape == theirs.shape and np.abs(ours - theirs).max() < 1e-4 else None
+
+
 def load_generator(checkpoint_dir):
-    """A TF2 callable z [batch, 100] -> audio [batch, 16384] from a WaveGAN checkpoint folder."""
+    """A Generator (z [batch, 100] -> audio [batch, 16384], and its Jacobian) from a WaveGAN checkpoint folder."""
     graph_def = frozen_graph(checkpoint_dir)
     wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=''), [])
     z, g_z = wrapped.graph.get_tensor_by_name('z:0'), wrapped.graph.get_tensor_by_name('G_z:0')
@@ -139,9 +217,4 @@ def load_generator(checkpoint_dir):
         raise CheckpointError(f'{checkpoint_dir}: z:0 has shape {z.shape}, expected [None, {LATENT_DIM}]; '
                               f'{HOW_TO_GET}')
     pruned = wrapped.prune(z, g_z)
-
-    def generator(latents):
-        audio = pruned(tf.convert_to_tensor(latents, tf.float32))
-        return tf.reshape(audio, [tf.shape(audio)[0], -1])
-
-    return generator
+    return Generator(pruned, plain_wavegan_weights(find_checkpoint(checkpoint_dir)[1], pruned))

@@ -8,7 +8,8 @@ from models.wavegan import init_generator_weights
 from utils import metrics
 from utils.data import load_clips, split_files
 from utils.losses import log_spectral_mse, perceptual_loss, perceptual_model, waveform_sse
-from utils.recovery import gauss_newton, predict_z, random_z, recover, refine_with_readout, synthesize
+from utils.recovery import (Profile, gauss_newton, predict_z, random_z, recover, refine_with_readout,
+                            start_again_from_earlier_starts, synthesize)
 from utils.training import fit_linear_readout
 
 
@@ -33,7 +34,7 @@ def test_perceptual_loss_is_the_mean_absolute_difference_of_activations(fsdd_sma
 
 def test_gradient_recovery_of_a_synthesized_clip_lowers_the_latent_error(tmp_path):
     """L-BFGS from random z takes the latent error of two clips of a tiny generator down tenfold, inside [-1, 1].
-    Break: utils/recovery.py: `z_batch[unfit] = lbfgs(generator, loss_fn, clips[unfit], start[unfit], max_iter, bounded)` -> `z_batch[unfit] = start[unfit]`
+    Break: utils/recovery.py: `z_batch[unfit] = lbfgs(generator, loss_fn, clips[unfit], start[unfit], max_iter, bounded, profile)` -> `z_batch[unfit] = start[unfit]`
     """
     export_generator(init_generator_weights(4, seed=5), str(tmp_path))
     generator = load_generator(str(tmp_path))
@@ -49,15 +50,22 @@ def test_gradient_recovery_of_a_synthesized_clip_lowers_the_latent_error(tmp_pat
 
 
 def test_waveform_and_latent_measures_on_known_cases():
-    """A reconstruction at 0.9 of the original is 20 dB SNR; an offset of 0.1 is an audio MSE of 0.01.
+    """A reconstruction at 0.9 of the original is 20 dB SNR; an offset of 0.1 is an audio MSE of 0.01; three of
+    five latent errors at 1e-6 or less are 60% of clips exact.
     Break: utils/metrics.py: `noise = np.sum((original - reconstruction) ** 2, axis=-1)` -> `noise = np.sum(np.abs(original - reconstruction), axis=-1)`
     Break: utils/metrics.py: `return np.mean((original - reconstruction) ** 2, axis=-1)` -> `return np.mean(np.abs(original - reconstruction), axis=-1)`
     Break: utils/metrics.py: `return np.mean((z_true - z_pred) ** 2, axis=-1)` -> `return np.sum((z_true - z_pred) ** 2, axis=-1)`
+    Break: utils/metrics.py: `EXACT = 1e-6` -> `EXACT = 1e-7`
     """
     a = np.random.default_rng(0).normal(size=(2, 16384)).astype(np.float32) * 0.1
     np.testing.assert_allclose(metrics.snr_db(a, 0.9 * a), 20, rtol=1e-4)
     np.testing.assert_allclose(metrics.audio_mse(a, a + 0.1), 0.01, rtol=1e-4)
     np.testing.assert_allclose(metrics.latent_mse(np.zeros((1, 100)), np.full((1, 100), 0.5)), 0.25)
+    latent = np.array([0, 1e-7, 1e-6, 2e-6, 1.0])
+    table = metrics.summarize({'latent_mse': latent, 'snr': np.zeros(5), 'audio_mse': np.zeros(5), 'ssim': np.zeros(5),
+                               'lsd': np.zeros(5), 'stoi': np.full(5, np.nan)}, seconds=1.0)
+    assert table['clips exact'] == 0.6 and table['latent MSE (median)'] == 1e-6
+    assert table['latent MSE (90th percentile)'] == pytest.approx(np.percentile(latent, 90))
 
 
 def test_log_spectral_distance_is_in_db_over_the_frames_where_the_original_sounds():
@@ -153,7 +161,7 @@ def clips_and_near_starts(generator):
 
 def test_gauss_newton_converges_to_the_exact_z(tmp_path):
     """Ten Gauss-Newton steps from starts 0.2 away reach the exact z of a tiny generator's clips.
-    Break: utils/recovery.py: `step = -np.einsum('bij,bj->bi', v,` -> `step = np.einsum('bij,bj->bi', v,`
+    Break: utils/recovery.py: `step = -np.linalg.solve(normal, gradient[..., None])[..., 0]` -> `step = np.linalg.solve(normal, gradient[..., None])[..., 0]`
     Break: utils/recovery.py: `better = new_loss < loss[clips]` -> `better = new_loss > loss[clips]`
     """
     generator = tiny_generator(tmp_path)
@@ -178,15 +186,87 @@ def test_gauss_newton_is_exact_when_the_generator_is_ill_conditioned(tmp_path):
     """Singular values over three decades, as in trained WaveGANs: the damping must fall fast enough to reach the
     small directions within two Jacobians and four chord steps each (starting at 1e-2 and cut threefold, it
     leaves a latent MSE of 3e-4 there; as it is, 3e-7).
-    Break: utils/recovery.py: `damping = np.full(len(z), 1e-3)` -> `damping = np.full(len(z), 1e-2)` + utils/recovery.py: `damping[index] = np.maximum(damping[index] / 10, 1e-12)` -> `damping[index] = np.maximum(damping[index] / 3, 1e-12)`
+    Break: utils/recovery.py: `chord_steps=0, restarts=0, damping=1e-7, profile=None):` -> `chord_steps=0, restarts=0, damping=1e-2, profile=None):` + utils/recovery.py: `damping[index] = np.maximum(damping[index] / 10, 1e-12)` -> `damping[index] = np.maximum(damping[index] / 3, 1e-12)`
     """
-    weights = init_generator_weights(4, seed=5)
-    weights['G/z_project/dense/kernel'] *= np.logspace(0, -3, 100, dtype=np.float32)[:, None]
-    export_generator(weights, str(tmp_path))
-    generator = load_generator(str(tmp_path))
+    generator = ill_conditioned_generator(tmp_path)
     z_true, audio, z_start = clips_and_near_starts(generator)
     z = gauss_newton(generator, audio, z_start, iterations=2, chord_steps=4)
     assert np.all(metrics.latent_mse(z_true, z) < 1e-5)
+
+
+def ill_conditioned_generator(folder, decades=3):
+    """A tiny generator whose singular values span `decades` decades, as in trained WaveGANs."""
+    weights = init_generator_weights(4, seed=5)
+    weights['G/z_project/dense/kernel'] *= np.logspace(0, -decades, 100, dtype=np.float32)[:, None]
+    export_generator(weights, str(folder))
+    return load_generator(str(folder))
+
+
+def test_gauss_newton_recovers_coordinates_next_to_the_prior_bound(tmp_path):
+    """Sixteen clips whose z has three coordinates at 0.99 and three at -0.995, started with those at the bound
+    (where clipping leaves them) and the others 0.2 away: all exact within six Jacobians. A coordinate at the
+    bound whose step points outward is held while the others are solved for; solving for all and clipping
+    leaves two of the sixteen inexact here (and three clips in ten of the shipped generator's, 2026-11-29).
+    Break: utils/recovery.py: `held = bounded & (((current >= 1) & (step > 0)) | ((current <= -1) & (step < 0)))` -> `held = np.zeros_like(current, bool)`
+    """
+    generator = ill_conditioned_generator(tmp_path)
+    rng = np.random.default_rng(0)
+    z_true = random_z(16, rng)
+    for row in z_true:
+        near = rng.choice(100, 6, replace=False)
+        row[near[:3]], row[near[3:]] = 0.99, -0.995
+    z_start = np.clip(z_true + rng.normal(0, 0.2, z_true.shape), -1, 1)
+    z_start = np.where(np.abs(z_true) > 0.98, np.sign(z_true), z_start).astype(np.float32)
+    z = gauss_newton(generator, synthesize(generator, z_true), z_start, iterations=6, chord_steps=8)
+    assert np.all(metrics.latent_mse(z_true, z) <= 1e-6)
+    assert np.all(np.abs(z) <= 1)
+
+
+def test_clips_stuck_at_the_bound_start_again_and_keep_their_best_fit(tmp_path):
+    """A clip whose z lies just outside the prior (1.02) cannot be fitted inside it: Gauss-Newton ends with that
+    coordinate at the bound, below 95 dB, so it starts again with it redrawn (more Jacobians), and ends no
+    worse than without restarts; a clip fitted exactly does not start again.
+    Break: utils/recovery.py: `for attempt in range(restarts if bounded else 0):` -> `for attempt in range(0):`
+    """
+    generator = tiny_generator(tmp_path)
+    z_true = random_z(2, np.random.default_rng(4))
+    z_true[0, 7] = 1.02
+    audio = synthesize(generator, z_true)
+    start = np.clip(z_true + np.random.default_rng(5).normal(0, 0.05, z_true.shape), -1, 1).astype(np.float32)
+    once, again = Profile(), Profile()
+    plain = gauss_newton(generator, audio, start, iterations=4, chord_steps=8, profile=once)
+    restarted = gauss_newton(generator, audio, start, iterations=4, chord_steps=8, restarts=3, profile=again)
+    assert again.passes['tangent'] > once.passes['tangent']  # the stuck clip started again
+    errors = [waveform_sse(audio, synthesize(generator, z)).numpy() for z in (plain, restarted)]
+    assert errors[1][0] <= errors[0][0]
+    assert metrics.latent_mse(z_true[1:], restarted[1:])[0] <= 1e-6
+    np.testing.assert_array_equal(restarted[1], plain[1])
+
+
+def test_a_restart_that_fits_worse_is_not_kept(tmp_path, monkeypatch):
+    """Each clip keeps its best fit over its restarts: restarts made to end worse (their loss raised) leave every
+    clip's z as the first run left it.
+    Break: utils/recovery.py: `z[stuck[better]], loss[stuck[better]] = again[better], again_loss[better]` -> `z[stuck], loss[stuck] = again, again_loss`
+    """
+    import utils.recovery as recovery
+    generator = tiny_generator(tmp_path)
+    z_true = random_z(2, np.random.default_rng(4))
+    z_true[:, 7] = 1.02  # outside the prior: both clips end at the bound, short of 95 dB, and start again
+    audio = synthesize(generator, z_true)
+    start = np.clip(z_true + np.random.default_rng(5).normal(0, 0.05, z_true.shape), -1, 1).astype(np.float32)
+    plain = gauss_newton(generator, audio, start, iterations=4, chord_steps=8)
+    first_run, real = [], recovery.levenberg_marquardt
+
+    def restarts_end_worse(*args):
+        z, loss = real(*args)
+        if first_run:
+            return z, loss + 1.0
+        first_run.append(True)
+        return z, loss
+
+    monkeypatch.setattr(recovery, 'levenberg_marquardt', restarts_end_worse)
+    kept = gauss_newton(generator, audio, start, iterations=4, chord_steps=8, restarts=2)
+    np.testing.assert_array_equal(kept, plain)
 
 
 def test_readout_refinement_lowers_the_network_latent_error(tmp_path):
@@ -195,7 +275,7 @@ def test_readout_refinement_lowers_the_network_latent_error(tmp_path):
     cannot make is fitted worse than from its start; a network without a readout keeps its z.
     Break: utils/recovery.py: `refined = refined + residual @ kernel` -> `refined = refined + 0 * residual @ kernel`
     Break: utils/recovery.py: `refined[worse] = z[worse]` -> `refined[worse] = refined[worse]`
-    Break: utils/recovery.py: `z_batch = refine_with_readout(network, generator, clips, start, refine_steps, bounded)` -> `z_batch = start.copy()`
+    Break: utils/recovery.py: `z_batch = refine_with_readout(network, generator, clips, start, refine_steps, bounded, profile)` -> `z_batch = start.copy()`
     """
     generator, network = tiny_generator_and_network(tmp_path)
     z_true = random_z(16, np.random.default_rng(3))
@@ -215,20 +295,44 @@ def test_readout_refinement_lowers_the_network_latent_error(tmp_path):
                                   recover(audio, 'network', generator, waveform_sse, plain))
 
 
+def test_clips_left_short_start_again_from_earlier_starts_that_fit_them(tmp_path):
+    """A clip that Gauss-Newton left in a wrong basin starts again from the network's z (refined by a quarter of
+    the steps), which fits it above 5 dB, and ends exact; a clip G cannot make, whose earlier starts fit it
+    below 5 dB, is not tried again and keeps its z.
+    Break: utils/recovery.py: `for steps in (refine_steps // 4, 0):` -> `for steps in ():`
+    Break: utils/recovery.py: `promising = snr_db(clips[stuck], synthesize(generator, other, profile=profile)) >= HOPELESS_SNR` -> `promising = snr_db(clips[stuck], synthesize(generator, other, profile=profile)) >= -1e9`
+    Break: utils/recovery.py: `better = again_snr > snr[stuck]` -> `better = again_snr < snr[stuck]`
+    """
+    generator, network = tiny_generator_and_network(tmp_path)
+    rng = np.random.default_rng(6)
+    z_true = random_z(1, rng)
+    noise = (rng.normal(size=(1, 16384)) * 0.1).astype(np.float32)  # a clip G cannot make
+    clips = np.concatenate([synthesize(generator, z_true), noise])
+    start = np.clip(np.concatenate([z_true + rng.normal(0, 0.1, z_true.shape), random_z(1, rng)]), -1, 1)
+    left = random_z(2, rng)  # where Gauss-Newton from the refined z ended, far from either clip's z
+    snr = metrics.snr_db(clips, synthesize(generator, left))
+    z, new_snr = start_again_from_earlier_starts(network, generator, clips, start.astype(np.float32), left, snr,
+                                                 refine_steps=4, iterations=6, bounded=True, chord_steps=8,
+                                                 restarts=0, profile=Profile())
+    assert metrics.latent_mse(z_true, z[:1])[0] <= 1e-6 and new_snr[0] > 95
+    np.testing.assert_array_equal(z[1], left[1])
+    assert new_snr[1] == snr[1]
+
+
 def test_hybrid_recovery_of_synthesized_clips_is_exact_by_gauss_newton(tmp_path):
     """Network with its closed-form linear readout and its refinement steps, then Gauss-Newton with the scripts'
-    budget (5 Jacobians, 8 chord steps each) and no L-BFGS at all: z to within latent MSE 1e-8 for every clip
-    (it stops a clip at 90 dB SNR, about 1e-9; L-BFGS from the same start reaches 1e-4).
+    budget (at most 12 Jacobians, 8 chord steps each; no restarts) and no L-BFGS at all: z to within latent MSE
+    1e-8 for every clip (it stops a clip at 95 dB SNR; L-BFGS from the same start reaches 1e-4).
     Break: utils/recovery.py: `for iteration in range(iterations):` -> `for iteration in range(0):`
     Break: utils/recovery.py: `z_batch = gauss_newton(generator, clips, z_batch, gauss_newton_iterations, bounded,` -> `z_batch = z_batch + 0 * gauss_newton(generator, clips, z_batch, gauss_newton_iterations, bounded,`
     """
     generator, network = tiny_generator_and_network(tmp_path)
     z_true = random_z(4, np.random.default_rng(3))
     audio = synthesize(generator, z_true)
-    z_network = recover(audio, 'network', generator, waveform_sse, network, refine_steps=4)
+    z_network = recover(audio, 'network', generator, waveform_sse, network, refine_steps=32)
     assert np.median(metrics.latent_mse(z_true, z_network)) < 0.1  # z = 0 scores 0.333
-    z = recover(audio, 'hybrid', generator, waveform_sse, network, max_iter=0, gauss_newton_iterations=5,
-                chord_steps=8, refine_steps=4)
+    z = recover(audio, 'hybrid', generator, waveform_sse, network, max_iter=0, gauss_newton_iterations=12,
+                chord_steps=8, refine_steps=32, restarts=0)  # no restarts: one Gauss-Newton run does it
     assert np.all(metrics.latent_mse(z_true, z) < 1e-8)
     assert np.all(metrics.snr_db(audio, synthesize(generator, z)) > 85)
 
@@ -254,7 +358,7 @@ def test_a_batch_is_recovered_alike_whatever_else_the_run_holds(tmp_path, method
     gives, even when the generator's and the network's rounding depends on how many clips they see at once:
     what lets a split run equal one run on any machine.
     Break: utils/recovery.py: `start = predict_z(network, clips)` -> `start = predict_z(network, audio)[batch]`
-    Break: utils/recovery.py: `z_batch = refine_with_readout(network, generator, clips, start, refine_steps, bounded)` -> `z_batch = refine_with_readout(network, generator, audio, np.clip(predict_z(network, audio), -1, 1), refine_steps, bounded)[batch]`
+    Break: utils/recovery.py: `z_batch = refine_with_readout(network, generator, clips, start, refine_steps, bounded, profile)` -> `z_batch = refine_with_readout(network, generator, audio, np.clip(predict_z(network, audio), -1, 1), refine_steps, bounded, profile)[batch]`
     """
     generator, network = tiny_generator_and_network(tmp_path)
     generator, network = BatchDependent(generator), BatchDependent(network)

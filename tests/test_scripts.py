@@ -2,6 +2,7 @@
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -160,7 +161,27 @@ def test_latent_vector_recovery_inverts_a_folder(tiny_models, fsdd_small, tmp_pa
         assert all(table['settings'][k] == v for k, v in PRESETS['paper_recovery'].items()
                    if k not in ('perceptual_layers', 'max_iter'))  # the flags given explicitly beat the preset
     else:
-        assert table['settings']['recovery_loss'] == 'perceptual' and table['settings']['gauss_newton_iterations'] == 5
+        assert table['settings']['recovery_loss'] == 'perceptual' and table['settings']['gauss_newton_iterations'] == 12
+
+
+def test_profile_says_where_the_time_went(tiny_models, fsdd_small, tmp_path):
+    """--profile=True prints each stage's seconds per clip, which add up to the wall clock within 5%, and the
+    generator passes per clip: a Jacobian pushes 100 tangents a clip, L-BFGS one backward pass per forward.
+    Break: utils/recovery.py: `            with profile.stage('L-BFGS'):` -> `            with contextlib.nullcontext():`
+    Break: utils/recovery.py: `            profile.count('tangent', LATENT_DIM * len(active))` -> `            profile.count('tangent', len(active))`
+    """
+    inputs = tmp_path / 'in'
+    inputs.mkdir()
+    for name in ('3_george_0.wav', '8_jackson_0.wav'):
+        os.symlink(os.path.join(fsdd_small, name), inputs / name)
+    out = run_script('latent_vector_recovery.py', f'--files={inputs}', f'--out_dir={tmp_path / "out"}',
+                     f'--checkpoint_dir={tiny_models["checkpoint_dir"]}', f'--inverse_path={tiny_models["inverse_path"]}',
+                     f'--classifier_path={tiny_models["classifier_path"]}', '--max_iter=20', '--gauss_newton_iterations=1',
+                     '--profile=True', *TINY_RECOVERY).stdout
+    share = {name: float(value) for name, value in re.findall(r'^\| ([\w ()-]+) \| [\d.e-]+ \| ([\d.]+)% \|$', out, re.M)}
+    assert set(share) >= {'network', 'Jacobians', 'L-BFGS', 'all stages'} and 95 <= share['all stages'] <= 105
+    passes = dict(re.findall(r'(forward|tangent|backward) ([\d.]+)', out.split('generator passes per clip:')[1]))
+    assert float(passes['tangent']) == 100 and float(passes['backward']) > 0  # one Jacobian a clip, then L-BFGS
 
 
 def test_recovery_lists_every_refused_clip_carries_on_and_keeps_existing_outputs(tiny_models, fsdd_small, tmp_path):
@@ -225,7 +246,7 @@ def test_calculate_metrics_prints_and_writes_the_table(tiny_models, fsdd_small, 
         originals = normalize_level(originals)
     loss = perceptual_recovery_loss(perceptual_model(classifier, ('stem', 'stage1', 'stage2', 'pool')), 1.0, 30.0)
     z = recover(originals, 'hybrid', generator, loss, load_inverse_mapping(tiny_models['inverse_path']), max_iter=5,
-                gauss_newton_iterations=2, chord_steps=8, refine_steps=4)
+                gauss_newton_iterations=2, chord_steps=8, refine_steps=32, restarts=5)
     reconstructions = synthesize(generator, z)
     assert results['clips'] == 4
     assert results['SNR dB (median)'] == pytest.approx(float(np.median(metrics.snr_db(originals, reconstructions))),
@@ -309,10 +330,13 @@ def test_missing_models_and_layers_are_refused_in_one_line(tiny_models, fsdd_sma
 def test_recovery_benchmark_writes_every_row(tiny_models, tmp_path):
     """Every row of both sets, each with its own recipe: random z scores a latent MSE near 2/3 (two independent
     uniform vectors), the network beats it, the best row comes ten times closer to the true z, and the paper's
-    and the fast rows differ from hybrid.
+    and the fast rows differ from hybrid; the share exact agrees with the percentiles, and each row's cost
+    counts its generator passes (none of a Jacobian's for the network, one backward per forward for L-BFGS).
     Break: benchmarks/recovery.py: `'paper': ('hybrid', PAPER)` -> `'paper': ('hybrid', OURS)`
     Break: benchmarks/recovery.py: `FAST = {**OURS, 'gauss_newton_iterations': 2, 'max_iter': 100}` -> `FAST = OURS`
     Break: benchmarks/recovery.py: `yield 'synthesized', audio, np.argmax(classify(audio), axis=-1), z` -> `yield 'synthesized', audio, np.argmax(classify(audio), axis=-1), z[::-1]`
+    Break: utils/metrics.py: `'clips exact': float(np.mean(latent <= EXACT)) if latent is not None else None,` -> `'clips exact': float(np.mean(latent <= 1e-3)) if latent is not None else None,`
+    Break: utils/recovery.py: `profile.count('forward', shape[0]), profile.count('backward', shape[0])` -> `profile.count('forward', shape[0])`
     """
     run_script('benchmarks/recovery.py', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
                f'--inverse_path={tiny_models["inverse_path"]}', f'--classifier_path={tiny_models["classifier_path"]}',
@@ -330,6 +354,14 @@ def test_recovery_benchmark_writes_every_row(tiny_models, tmp_path):
     assert best < 0.1 * synthesized['random']['latent MSE (median)']
     for row in ('paper', 'hybrid_fast'):
         assert synthesized[row]['audio MSE'] != synthesized['hybrid']['audio MSE'], row
+    for row in synthesized.values():  # the share exact is the share of clips at latent MSE 1e-6 or less
+        assert row['clips exact'] in (0, 1 / 3, 2 / 3, 1)
+        assert (row['clips exact'] >= 2 / 3) == (row['latent MSE (median)'] <= 1e-6)
+        assert row['latent MSE (median)'] <= row['latent MSE (90th percentile)'] <= row['latent MSE (99th percentile)']
+    costs = {r['row']: r for r in json.load(open(tmp_path / 'recovery.json'))['costs'] if r['set'] == 'synthesized'}
+    assert costs['network']['tangent passes per clip'] == 0 and costs['network']['forward passes per clip'] > 0
+    assert costs['hybrid']['tangent passes per clip'] >= 100  # a Jacobian a clip at least
+    assert costs['paper']['backward passes per clip'] == costs['paper']['forward passes per clip'] > 0  # L-BFGS only
     assert '| synthesized | hybrid |' in open(tmp_path / 'recovery.md').read()
 
 

@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 
 from conftest import OFFICIAL
-from models.tf1_loader import CheckpointError, export_generator, load_generator
-from models.wavegan import Discriminator, generate, generator_shapes, init_generator_weights
+from models.tf1_loader import CheckpointError, Generator, complete_metagraph, export_generator, load_generator
+from models.wavegan import Discriminator, generate, generate_with_jacobian, generator_shapes, init_generator_weights
 
 
 def test_generator_shapes_match_the_official_checkpoint():
@@ -93,23 +93,60 @@ def test_loader_follows_the_checkpoint_index_file(tmp_path):
     assert load_generator(str(tmp_path))(np.zeros((1, 100), np.float32)).shape == (1, 16384)
 
 
+def export_scaled_generator(weights, folder, scale):
+    """A checkpoint whose graph computes `scale` times what our generator computes with `weights`: a graph that
+    is not a plain WaveGAN though its variables are."""
+    graph = tf.Graph()
+    with graph.as_default():
+        z = tf.compat.v1.placeholder(tf.float32, [None, 100], name='z')
+        variables = {name: tf.compat.v1.get_variable(name, value.shape, initializer=tf.constant_initializer(value))
+                     for name, value in weights.items()}
+        tf.identity(scale * generate(z, variables), name='G_z')
+        saver = tf.compat.v1.train.Saver()
+        with tf.compat.v1.Session() as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            saver.save(session, os.path.join(folder, 'model.ckpt'), write_meta_graph=False)
+        tf.compat.v1.train.export_meta_graph(os.path.join(folder, 'infer.meta'), graph=graph)
+
+
+def test_a_plain_wavegan_jacobian_is_that_of_its_graph(tmp_path):
+    """A checkpoint of our generator is recognised as a plain WaveGAN, and the Jacobian from the linearization of
+    its layers equals forward-mode differentiation of its graph.
+    Break: models/wavegan.py: `        tangents = tangents * slope[:, None]` -> `        tangents = tangents`
+    Break: models/wavegan.py: `h = tf.reshape(tf.matmul(z, kernel) + weights['G/z_project/dense/bias'], [batch, 16, channels])` -> `h = tf.reshape(tf.matmul(z, kernel), [batch, 16, channels])`
+    """
+    weights = init_generator_weights(4, seed=3)
+    rng = np.random.default_rng(1)
+    for name in weights:
+        if name.endswith('bias'):  # WaveGAN starts them at zero; a trained one has them
+            weights[name] = rng.normal(0, 0.1, weights[name].shape).astype(np.float32)
+    export_generator(weights, str(tmp_path))
+    generator = load_generator(str(tmp_path))
+    assert generator.weights is not None
+    z = np.random.default_rng(0).uniform(-1, 1, (3, 100)).astype(np.float32)
+    by_graph = Generator(generator.graph_function).jacobian(z)
+    np.testing.assert_allclose(generator.jacobian(z), by_graph, atol=1e-6 * np.abs(by_graph).max())
+
+
+def test_another_graph_gets_its_own_jacobian(tmp_path):
+    """A graph that computes half of what its WaveGAN variables would is not taken for a plain WaveGAN: its
+    Jacobian is half the linearization's.
+    Break: models/tf1_loader.py: `return weights if ours.shape == theirs.shape and np.abs(ours - theirs).max() < 1e-4 else None` -> `return weights`
+    """
+    weights = init_generator_weights(4, seed=3)
+    export_scaled_generator(weights, str(tmp_path), 0.5)
+    generator = load_generator(str(tmp_path))
+    assert generator.weights is None
+    z = np.random.default_rng(0).uniform(-1, 1, (2, 100)).astype(np.float32)
+    _, ours = generate_with_jacobian(tf.constant(z), {k: tf.constant(v) for k, v in weights.items()})
+    np.testing.assert_allclose(generator.jacobian(z), 0.5 * ours.numpy(), atol=1e-6 * np.abs(ours.numpy()).max())
+
+
 def official_with_random_weights(folder):
     """The official SC09 MetaGraph with random weights saved beside it, as its README describes."""
-    shutil.copy(os.path.join(OFFICIAL, 'infer.meta'), folder)
-    graph = tf.Graph()
     rng = np.random.default_rng(0)
-    weights = {}
-    with graph.as_default():
-        saver = tf.compat.v1.train.import_meta_graph(os.path.join(folder, 'infer.meta'), clear_devices=True)
-        with tf.compat.v1.Session(graph=graph) as sess:
-            for var in tf.compat.v1.global_variables():
-                name = var.name[:-2]
-                if var.dtype.base_dtype == tf.int64:
-                    sess.run(var.initializer)
-                    continue
-                weights[name] = rng.normal(0, 0.02, var.shape.as_list()).astype(np.float32)
-                var.load(weights[name], sess)
-            saver.save(sess, os.path.join(folder, 'model.ckpt'), write_meta_graph=False)
+    weights = {name: rng.normal(0, 0.02, shape).astype(np.float32) for name, shape in generator_shapes(64).items()}
+    complete_metagraph(os.path.join(OFFICIAL, 'infer.meta'), folder, weights)
     return weights
 
 
@@ -119,6 +156,7 @@ def test_official_sc09_metagraph_loads_and_matches_our_generator(tmp_path):
     """
     weights = official_with_random_weights(str(tmp_path))
     generator = load_generator(str(tmp_path))
+    assert generator.weights is not None  # a plain WaveGAN: its Jacobian by linearization
     z = np.random.default_rng(1).uniform(-1, 1, (2, 100)).astype(np.float32)
     audio = generator(z).numpy()
     assert audio.shape == (2, 16384)
@@ -168,3 +206,5 @@ def test_bad_checkpoints_are_refused_with_one_clear_line(tmp_path, damage):
     assert '\n' not in message and folder.split('/')[-1] in message and 'train_wavegan.py' in message
     if damage == 'latent_50':
         assert 'expected [None, 100]' in message
+    if damage == 'wrong_graph':
+        assert 'no tensor z:0' in message

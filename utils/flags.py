@@ -22,6 +22,7 @@ STRATEGIES = ('default', 'mirrored', 'multiworker')  # tf.distribute: one device
 PAPER_RECOVERY = dict(
     refine_steps=0,
     gauss_newton_iterations=0,
+    restarts=0,
     lbfgs_bounded=False,
     max_iter=200,
     recovery_loss='paper',
@@ -155,8 +156,8 @@ def check_recovery_settings(s):
         raise FlagError('--inverse_mapping and --gradient are both False: nothing would recover z')
     if s['max_iter'] < 1 or s['batch_size'] < 1:
         raise FlagError('--max_iter and --batch_size must be at least 1')
-    if s['gauss_newton_iterations'] < 0 or s['chord_steps'] < 0 or s['refine_steps'] < 0:
-        raise FlagError('--gauss_newton_iterations, --chord_steps and --refine_steps must be at least 0')
+    if min(s['gauss_newton_iterations'], s['chord_steps'], s['refine_steps'], s['restarts']) < 0:
+        raise FlagError('--gauss_newton_iterations, --chord_steps, --refine_steps and --restarts must be at least 0')
     if s['num_workers'] < 0 or not 0 <= s['worker_index'] < max(s['num_workers'], 1):
         raise FlagError('--worker_index must be 0 to --num_workers - 1')
 

@@ -8,6 +8,9 @@ from utils.audio import save_json, save_npy_dict, save_text
 from utils.features import floored_power_db, sounding_frames
 
 
+EXACT = 1e-6  # a clip's z is recovered exactly when its latent MSE is at most this
+
+
 def audio_mse(original, reconstruction):
     """Per-clip mean squared error between waveforms [N, 16384]."""
     return np.mean((original - reconstruction) ** 2, axis=-1)
@@ -131,7 +134,10 @@ def summarize(measures, seconds):
     clips = len(snr)
     return {
         'clips': clips,
+        'clips exact': float(np.mean(latent <= EXACT)) if latent is not None else None,
         'latent MSE (median)': float(np.median(latent)) if latent is not None else None,
+        'latent MSE (90th percentile)': float(np.percentile(latent, 90)) if latent is not None else None,
+        'latent MSE (99th percentile)': float(np.percentile(latent, 99)) if latent is not None else None,
         'latent MSE (mean)': float(np.mean(latent)) if latent is not None else None,
         'audio MSE': float(np.mean(measures['audio_mse'])),
         'SNR dB (median)': float(np.median(snr)),
