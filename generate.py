@@ -7,7 +7,7 @@ import os
 from utils.flags import configure
 
 # -----------------------------------------------------------------------------
-checkpoint_dir = 'checkpoint'  # infer.meta + model.ckpt (ours, or the official SC09 one)
+generator_dir = 'checkpoint'  # infer.meta + model.ckpt (ours, or the official SC09 one)
 out_dir = 'waves/generated'
 num_samples = 10
 batch_size = 64
@@ -22,25 +22,30 @@ def validate(s):
         raise FlagError('--num_samples and --batch_size must be at least 1')
 
 
-configure(globals(), validate=validate)
+def main():
+    """The script's work, with the settings above (after the command line's overrides)."""
+    import numpy as np
+    from tqdm import tqdm
 
-import numpy as np
-from tqdm import tqdm
+    from models.tf1_loader import load_generator
+    from utils.audio import save_npy, save_wav
+    from utils.errors import UserError
+    from models.wavegan import random_z, synthesize
 
-from models.tf1_loader import load_generator
-from utils.audio import save_npy, save_wav
-from utils.errors import UserError
-from utils.recovery import random_z, synthesize
+    names = [os.path.join(out_dir, f'{i:04d}') for i in range(num_samples)]
+    taken = [n + '.wav' for n in names if os.path.exists(n + '.wav')]
+    if taken and not overwrite:
+        raise UserError(f'{taken[0]} and {len(taken) - 1} other clips exist; --overwrite=True replaces them, '
+                        f'or choose another --out_dir')
+    generator = load_generator(generator_dir)
+    z = random_z(num_samples, np.random.default_rng(seed))
+    audio = synthesize(generator, z, batch_size)
+    for name, clip, clip_z in tqdm(list(zip(names, audio, z)), desc='writing', unit='clip'):
+        save_wav(name + '.wav', clip)
+        save_npy(name + '_z.npy', clip_z)
+    print(f'{num_samples} clips and their z written to {out_dir}/')
 
-names = [os.path.join(out_dir, f'{i:04d}') for i in range(num_samples)]
-taken = [n + '.wav' for n in names if os.path.exists(n + '.wav')]
-if taken and not overwrite:
-    raise UserError(f'{taken[0]} and {len(taken) - 1} other clips exist; --overwrite=True replaces them, '
-                    f'or choose another --out_dir')
-generator = load_generator(checkpoint_dir)
-z = random_z(num_samples, np.random.default_rng(seed))
-audio = synthesize(generator, z, batch_size)
-for name, clip, clip_z in tqdm(list(zip(names, audio, z)), desc='writing', unit='clip'):
-    save_wav(name + '.wav', clip)
-    save_npy(name + '_z.npy', clip_z)
-print(f'{num_samples} clips and their z written to {out_dir}/')
+
+if __name__ == '__main__':
+    configure(globals(), validate=validate)
+    main()

@@ -2,8 +2,9 @@
 
 Synthesized set: `synth_clips` z drawn with a fixed seed and their audio G(z). Real set: FSDD's test
 takes (0-4 of every speaker), and any folder named by `extra_dir` (SC09's test set, say). Rows: random
-z, network alone, gradient-only, hybrid, hybrid_fast (hybrid cut to 2 Jacobians a clip and 100 L-BFGS
-iterations), and the paper's recipe (hybrid with its loss, unbounded L-BFGS, 200 iterations). Every
+z, network alone (with and without its readout refinement), gradient-only, hybrid, hybrid_fast (hybrid
+cut to 2 Jacobians a clip, no restarts and 100 L-BFGS iterations), and the paper's recipe (hybrid with
+its loss, unbounded L-BFGS, 200 iterations). Every
 figure comes from the same run on the same machine; each row also says where its time went (seconds
 of each stage, generator passes per clip). Writes `{results_dir}/recovery.md` and `.json`.
 
@@ -22,36 +23,26 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from utils.flags import PAPER_RECOVERY, configure
+from recovery.recipe import PAPER, Recipe
+from utils.flags import configure
 
 # -----------------------------------------------------------------------------
-checkpoint_dir = 'checkpoint'
-inverse_path = 'inverse_mapping_checkpoint/inverse_mapping.keras'
-classifier_path = 'classifier_checkpoint/classifier.keras'
-data_dir = '../shared/datasets/fsdd/recordings'
+generator_dir = 'checkpoint'   # WaveGAN: infer.meta + model.ckpt (old name: --checkpoint_dir)
+inverse_path = 'inverse_mapping_checkpoint/inverse_mapping.keras'  # the inverse-mapping network
+classifier_path = 'classifier_checkpoint/classifier.keras'  # the classifier: accuracy, perceptual loss
+data_dir = 'datasets/fsdd/recordings'  # FSDD recordings or SC09 root (see datasets/README.md)
 split = 'test'                 # FSDD: takes 0-4, 300 clips
 extra_dir = ''                 # another folder of real clips (labels from file or folder names)
 sets = 'synthesized,real'      # which sets to measure
-synth_clips = 200
-real_clips = 0                 # 0: every clip of the split
-official_meta = ''             # measure this official MetaGraph (d=64) with fresh weights instead of checkpoint_dir
+synth_clips = 200              # synthesized clips, z drawn with the seed
+real_clips = 0                 # real clips drawn from the split (0: every clip of it)
+official_meta = ''             # measure this official MetaGraph (d=64) with fresh weights instead of generator_dir
 readout_clips = 4000           # clips the linear readout is fitted on, with official_meta
 rows = 'random,network_unrefined,network,gradient,hybrid,hybrid_fast,paper'  # any of ROW_NAMES
-# our recovery recipe, as in latent_vector_recovery.py; the 'paper' row replaces it with PAPER_RECOVERY
-max_iter = 200
-refine_steps = 32
-gauss_newton_iterations = 12
-chord_steps = 8
-restarts = 5
-fallback_snr = 20.0
-lbfgs_bounded = True
-recovery_loss = 'perceptual'
-perceptual_layers = 'stem,stage1,stage2,stage3,stage4,pool'
-perceptual_weight = 30.0
-spectral_weight = 1.0
-results_dir = 'logs/benchmarks'
-batch_size = 32
-seed = 0
+recipe = Recipe()              # our recipe (recovery/recipe.py), each field a flag; the 'paper' row uses the paper's
+results_dir = 'logs/benchmarks'  # where recovery.md and .json go
+batch_size = 32                # clips optimised together
+seed = 0                       # of the synthesized clips' z and the real clips' choice
 # -----------------------------------------------------------------------------
 
 ROW_NAMES = ('random', 'network_unrefined', 'network', 'gradient', 'hybrid', 'hybrid_fast', 'paper')
@@ -66,30 +57,30 @@ def validate(s):
         raise FlagError(f'--sets={s["sets"]}: expected synthesized, real or both')
 
 
-config = configure(globals(), validate=validate)
-
 import numpy as np
 
 from models.resnet import load_classifier, load_inverse_mapping, resnet
 from models.tf1_loader import complete_metagraph, load_generator
-from models.wavegan import init_generator_weights
+from models.training import fit_linear_readout
+from models.wavegan import init_generator_weights, random_z, synthesize
+from recovery.profile import Profile
+from recovery.recover import recover
 from utils.audio import list_audio_files, save_json, save_text
 from utils.data import load_clips, normalize_level, split_files
 from utils.flags import name_list
-from utils.metrics import accuracy, recovery_report
-from utils.recovery import Profile, random_z, recover, recovery_objective, synthesize
-from utils.training import fit_linear_readout
+from utils.metrics import accuracy, format_value, recovery_report
 
-RECIPE_KEYS = ('refine_steps', 'max_iter', 'gauss_newton_iterations', 'chord_steps', 'restarts', 'fallback_snr', 'lbfgs_bounded',
-               'recovery_loss', 'perceptual_layers', 'perceptual_weight', 'spectral_weight')
-OURS = {k: config[k] for k in RECIPE_KEYS}
-FAST = {**OURS, 'gauss_newton_iterations': 2, 'max_iter': 100}
-PAPER = {**OURS, **PAPER_RECOVERY}
-ROWS = {'random': ('random', OURS), 'network_unrefined': ('network', {**OURS, 'refine_steps': 0}),
-        'network': ('network', OURS), 'gradient': ('gradient', OURS),
-        'hybrid': ('hybrid', OURS), 'hybrid_fast': ('hybrid', FAST),
-        'paper': ('hybrid', PAPER)}  # row -> (method, recipe)
 
+def row_recipes(ours):
+    """row -> (method, recipe): our recipe, its variants, and the paper's."""
+    return {'random': ('random', ours), 'network_unrefined': ('network', ours.replace(refine_steps=0)),
+            'network': ('network', ours), 'gradient': ('gradient', ours), 'hybrid': ('hybrid', ours),
+            'hybrid_fast': ('hybrid', ours.replace(gauss_newton_iterations=2, restarts=0, max_iter=100)),
+            'paper': ('hybrid', PAPER)}
+
+
+config = configure(globals(), validate=validate)
+ROWS = row_recipes(recipe)
 classifier = load_classifier(classifier_path)
 if official_meta:
     folder = os.path.join(results_dir, 'official_d64')
@@ -99,7 +90,7 @@ if official_meta:
     network = resnet(100, widths=(4,), blocks=(1,), linear_readout=True)  # its ResNet head starts at zero
     fit_linear_readout(network, generator, readout_clips, seed=seed)
 else:
-    generator = load_generator(checkpoint_dir)
+    generator = load_generator(generator_dir)
     network = load_inverse_mapping(inverse_path)
 
 
@@ -121,11 +112,7 @@ def recover_with(method, recipe, audio):
         z = random_z(len(audio), np.random.default_rng([seed, 2]))
         profile.total = time.perf_counter() - started
         return z, profile
-    objective = recovery_objective(recipe['recovery_loss'], classifier, name_list(recipe['perceptual_layers']),
-                                   recipe['perceptual_weight'], recipe['spectral_weight'])
-    z = recover(audio, method, generator, objective, network, recipe['max_iter'], recipe['lbfgs_bounded'],
-                batch_size, seed, recipe['gauss_newton_iterations'], recipe['fallback_snr'],
-                chord_steps=recipe['chord_steps'], refine_steps=recipe['refine_steps'], restarts=recipe['restarts'],
+    z = recover(audio, method, generator, network, recipe, classifier=classifier, batch_size=batch_size, seed=seed,
                 profile=profile)
     return z, profile
 
@@ -163,8 +150,7 @@ def where_time_went(profile, clips):
 def markdown(results, columns):
     return ('| set | row | ' + ' | '.join(columns) + ' |\n' + '|---' * (len(columns) + 2) + '|\n' +
             ''.join(f'| {r["set"]} | {r["row"]} | ' +
-                    ' | '.join('' if r[c] is None else f'{r[c]:.4g}' if isinstance(r[c], float) else str(r[c])
-                               for c in columns) + ' |\n' for r in results))
+                    ' | '.join(format_value(c, r[c]) for c in columns) + ' |\n' for r in results))
 
 
 results, costs = [], []
@@ -178,17 +164,17 @@ for set_name, audio, labels, z_true in clip_sets():
         probabilities = classify(reconstructions)
         report = recovery_report(audio, reconstructions, probabilities, labels, profile.total, z_true, z)
         by_digit = accuracy_by_digit(probabilities, labels)
-        results.append({'set': set_name, 'row': row, 'accuracy on originals': original_accuracy, **report,
+        results.append({'set': set_name, 'row': row, **report, 'accuracy on originals': original_accuracy,
                         'accuracy by digit': by_digit})
         costs.append({'set': set_name, 'row': row, 'seconds per clip': report['seconds per clip'],
                       **where_time_went(profile, len(audio))})
-        print(f'  {row:<11} ' + ', '.join(f'{k} {v:.4g}' for k, v in report.items() if isinstance(v, float)))
+        print(f'  {row:<11} ' + ', '.join(f'{k} {format_value(k, v)}' for k, v in report.items() if isinstance(v, float)))
         print('              accuracy by digit: ' + ' '.join(f'{d}:{a:.2f}' for d, a in by_digit.items()))
 
 table = markdown(results, [k for k in results[0] if k not in ('set', 'row', 'accuracy by digit')])
 cost_table = markdown(costs, [k for k in costs[0] if k not in ('set', 'row')])
 machine = f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores'
-generator_name = f'{official_meta} (d=64, WaveGAN-initialised weights)' if official_meta else checkpoint_dir
+generator_name = f'{official_meta} (d=64, WaveGAN-initialised weights)' if official_meta else generator_dir
 save_text(os.path.join(results_dir, 'recovery.md'),
           f'Machine: {machine}; generator: {generator_name}\n\n{table}\nWhere the time went:\n\n{cost_table}')
 save_json(os.path.join(results_dir, 'recovery.json'), {'settings': config, 'machine': machine, 'results': results,

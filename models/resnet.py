@@ -67,7 +67,7 @@ def resnet(outputs, output_activation=None, widths=(16, 32, 64, 128), blocks=(1,
     widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2), stem='paper' is the paper's ResNet-18.
     normalize scales each clip to a peak of 1 before its STFT (the paper fed clips as they were).
     linear_readout adds a frozen dense layer from the raw audio to the output, set in closed form by
-    `utils.training.fit_linear_readout`; the ResNet's head starts at zero and learns what it misses.
+    `models.training.fit_linear_readout`; the ResNet's head starts at zero and learns what it misses.
     synchronized batch norm takes its statistics over all replicas of a distributed step.
     """
     audio = keras.Input((CLIP_LENGTH,), name='audio')

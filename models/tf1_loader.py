@@ -12,7 +12,7 @@ import shutil
 import numpy as np
 import tensorflow as tf
 
-from models.wavegan import LATENT_DIM, generate, generate_with_jacobian, generator_shapes
+from models.wavegan import LATENT_DIM, generate, generate_with_jacobian, generator_shapes, random_z
 from utils.errors import UserError
 
 tf.get_logger().setLevel('ERROR')  # the TF1 APIs used here warn that they are TF1 APIs
@@ -202,7 +202,7 @@ def plain_wavegan_weights(prefix, graph_function):
     if dense is None or dense[1] % 256 or found != generator_shapes(dense[1] // 256):
         return None
     weights = {name: tf.constant(reader.get_tensor(name)) for name in found}
-    probe = tf.constant(np.random.default_rng(0).uniform(-1, 1, (2, LATENT_DIM)), tf.float32)
+    probe = tf.constant(random_z(2, np.random.default_rng(0)))
     ours = generate(probe, weights)[..., 0].numpy()
     theirs = tf.reshape(graph_function(probe), [2, -1]).numpy()
     return weights if ours.shape == theirs.shape and np.abs(ours - theirs).max() < 1e-4 else None

@@ -129,3 +129,15 @@ class Discriminator(tf.Module):
             x = tf.concat([x, minibatch_stddev(x)], axis=-1)
         x = tf.reshape(x, [tf.shape(x)[0], -1])
         return tf.matmul(x, self.dense) + self.dense_bias
+
+
+def random_z(n, rng):
+    """n latent vectors from WaveGAN's prior, uniform in [-1, 1]^100, drawn from the numpy Generator rng."""
+    return rng.uniform(-1, 1, (n, LATENT_DIM)).astype(np.float32)
+
+
+def synthesize(generator, z, batch_size=64, profile=None):
+    """G(z) in batches, as numpy [N, 16384]; a recovery Profile given counts the forward passes."""
+    if profile:
+        profile.count('forward', len(z))
+    return np.concatenate([generator(z[i:i + batch_size]).numpy() for i in range(0, len(z), batch_size)])

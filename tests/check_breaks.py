@@ -2,7 +2,7 @@
 
 A test names the breaks it was written to catch, one line each, in its docstring:
 
-    Break: utils/recovery.py: `damping[index] / 10` -> `damping[index] / 3`
+    Break: recovery/gauss_newton.py: `damping[index] / 10` -> `damping[index] / 3`
 
 (several edits in one break are joined by ` + `). For each break this script replaces the quoted
 code (it must occur exactly once in its file), runs that test alone, expects it to fail, and puts

@@ -8,8 +8,11 @@ import pytest
 import soundfile as sf
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FSDD = os.path.join(ROOT, '..', 'shared', 'datasets', 'fsdd', 'recordings')
-OFFICIAL = os.path.join(ROOT, '..', 'shared', 'wavegan_sc09_official')
+# The one setting through which the tests find the data the repository does not hold (FSDD, the official
+# MetaGraph): LVR_SHARED, else the folder `shared` beside the repository.
+SHARED = os.environ.get('LVR_SHARED', os.path.join(ROOT, '..', 'shared'))
+FSDD = os.path.join(SHARED, 'datasets', 'fsdd', 'recordings')
+OFFICIAL = os.path.join(SHARED, 'wavegan_sc09_official')
 sys.path.insert(0, ROOT)
 
 
@@ -36,7 +39,7 @@ def bad_clip(tmp_path, kind):
     path = tmp_path / f'{kind}.wav'
     if kind == 'empty':
         path.write_bytes(b'')
-        return str(path), 'not readable as audio'
+        return str(path), 'empty (0 bytes)'
     if kind == 'not_audio':
         path.write_text('these are notes, not sound')
         return str(path), 'not readable as audio'
@@ -68,7 +71,7 @@ BAD_KINDS = ['empty', 'not_audio', 'no_samples', 'truncated', 'nan', 'inf', 'sil
 def fsdd_small(tmp_path_factory):
     """Takes 0, 5 and 10-11 of two speakers: test, valid and train splits of 20, 20 and 40 clips."""
     if not os.path.isdir(FSDD):
-        pytest.fail(f'FSDD not found at {FSDD}')
+        pytest.fail(f'FSDD not found at {FSDD}: set LVR_SHARED to the folder holding datasets/fsdd/recordings')
     folder = tmp_path_factory.mktemp('fsdd')
     for digit in range(10):
         for speaker in ('george', 'jackson'):
@@ -82,17 +85,17 @@ def fsdd_small(tmp_path_factory):
 def tiny_models(tmp_path_factory, fsdd_small):
     """A tiny generator (d=4, a few steps), classifier and inverse-mapping network, each made by its script."""
     folder = tmp_path_factory.mktemp('models')
-    paths = {'checkpoint_dir': str(folder / 'checkpoint'),
+    paths = {'generator_dir': str(folder / 'checkpoint'),
              'classifier_path': str(folder / 'classifier' / 'classifier.keras'),
              'inverse_path': str(folder / 'inverse' / 'inverse_mapping.keras'),
              'logs': str(folder / 'logs'), 'waves': str(folder / 'waves'), 'data_dir': fsdd_small}
-    run_script('train_wavegan.py', f'--data_dir={fsdd_small}', f'--checkpoint_dir={paths["checkpoint_dir"]}',
+    run_script('train_wavegan.py', f'--data_dir={fsdd_small}', f'--generator_dir={paths["generator_dir"]}',
                f'--log_dir={paths["logs"]}/wavegan', '--wavegan_dim=4', '--batch_size=4', '--max_steps=3',
                '--critic_steps=1', '--classifier_path=none')
     run_script('train_sc09_classifier.py', f'--data_dir={fsdd_small}', f'--classifier_dir={folder / "classifier"}',
                f'--log_dir={paths["logs"]}/classifier', '--classifier_epochs=2', '--resnet_widths=4,8',
                '--resnet_blocks=1,1', '--batch_size=8')
-    run_script('train.py', f'--data_dir={fsdd_small}', f'--checkpoint_dir={paths["checkpoint_dir"]}',
+    run_script('train.py', f'--data_dir={fsdd_small}', f'--generator_dir={paths["generator_dir"]}',
                f'--classifier_path={paths["classifier_path"]}', f'--inverse_dir={folder / "inverse"}',
                f'--log_dir={paths["logs"]}/inverse', f'--waves_dir={paths["waves"]}', '--epochs=2',
                '--steps_per_epoch=2', '--batch_size=4', '--resnet_widths=4,8', '--resnet_blocks=1,1',

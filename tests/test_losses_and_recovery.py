@@ -4,20 +4,30 @@ import tensorflow as tf
 
 from models.resnet import resnet
 from models.tf1_loader import export_generator, load_generator
-from models.wavegan import init_generator_weights
+from models.training import fit_linear_readout
+from models.wavegan import init_generator_weights, random_z, synthesize
+from recovery.gauss_newton import gauss_newton
+from recovery.losses import log_spectral_mse, perceptual_loss, perceptual_model, waveform_sse
+from recovery.network_start import predict_z, refine_with_readout
+from recovery.profile import Profile
+from recovery.recipe import Recipe
+from recovery.recover import recover, start_again_from_earlier_starts
 from utils import metrics
 from utils.data import load_clips, split_files
-from utils.losses import log_spectral_mse, perceptual_loss, perceptual_model, waveform_sse
-from utils.recovery import (Profile, gauss_newton, predict_z, random_z, recover, refine_with_readout,
-                            start_again_from_earlier_starts, synthesize)
-from utils.training import fit_linear_readout
+
+WAVEFORM = Recipe(recovery_loss='waveform')  # recovery with a loss that needs no classifier
+
+
+def fit(*args, **kwargs):
+    """gauss_newton's z alone."""
+    return gauss_newton(*args, **kwargs)[0]
 
 
 def test_perceptual_loss_is_the_mean_absolute_difference_of_activations(fsdd_small):
     """Zero for identical clips, growing with noise, and on the spectrogram layer alone exactly the MAE of the
     clips' spectrograms.
-    Break: utils/losses.py: `a, b = features(original, training=False), features(reconstruction, training=False)` -> `a, b = features(original, training=False), features(original, training=False)`
-    Break: utils/losses.py: `tf.reduce_mean(tf.abs(x - y), axis=list(range(1, len(x.shape))))` -> `tf.reduce_mean((x - y) ** 2, axis=list(range(1, len(x.shape))))`
+    Break: recovery/losses.py: `a, b = features(original, training=False), features(reconstruction, training=False)` -> `a, b = features(original, training=False), features(original, training=False)`
+    Break: recovery/losses.py: `tf.reduce_mean(tf.abs(x - y), axis=list(range(1, len(x.shape))))` -> `tf.reduce_mean((x - y) ** 2, axis=list(range(1, len(x.shape))))`
     """
     classifier = resnet(10, 'softmax', widths=(4, 8), blocks=(1, 1))  # its activations need no training to differ
     features = perceptual_model(classifier, ['input', 'stem', 'stage1', 'stage2'])
@@ -34,7 +44,7 @@ def test_perceptual_loss_is_the_mean_absolute_difference_of_activations(fsdd_sma
 
 def test_gradient_recovery_of_a_synthesized_clip_lowers_the_latent_error(tmp_path):
     """L-BFGS from random z takes the latent error of two clips of a tiny generator down tenfold, inside [-1, 1].
-    Break: utils/recovery.py: `z_batch[unfit] = lbfgs(generator, loss_fn, clips[unfit], start[unfit], max_iter, bounded, profile)` -> `z_batch[unfit] = start[unfit]`
+    Break: recovery/recover.py: `z_batch[unfit] = lbfgs(generator, loss_fn, clips[unfit], start[unfit], recipe.max_iter, bounded,` -> `z_batch[unfit] = (lambda *a: start[unfit])(generator, loss_fn, clips[unfit], start[unfit], recipe.max_iter, bounded,`
     """
     export_generator(init_generator_weights(4, seed=5), str(tmp_path))
     generator = load_generator(str(tmp_path))
@@ -42,7 +52,7 @@ def test_gradient_recovery_of_a_synthesized_clip_lowers_the_latent_error(tmp_pat
     z_true = random_z(2, rng)
     audio = synthesize(generator, z_true)
     z_start = np.array([random_z(1, np.random.default_rng([0, i]))[0] for i in range(2)])  # recovery's own starts
-    z = recover(audio, 'gradient', generator, waveform_sse, max_iter=100, seed=0)
+    z = recover(audio, 'gradient', generator, None, WAVEFORM.replace(max_iter=100), seed=0)
     before = metrics.latent_mse(z_true, z_start).mean()
     after = metrics.latent_mse(z_true, z).mean()
     assert after < 0.1 * before
@@ -63,7 +73,7 @@ def test_waveform_and_latent_measures_on_known_cases():
     np.testing.assert_allclose(metrics.latent_mse(np.zeros((1, 100)), np.full((1, 100), 0.5)), 0.25)
     latent = np.array([0, 1e-7, 1e-6, 2e-6, 1.0])
     table = metrics.summarize({'latent_mse': latent, 'snr': np.zeros(5), 'audio_mse': np.zeros(5), 'ssim': np.zeros(5),
-                               'lsd': np.zeros(5), 'stoi': np.full(5, np.nan)}, seconds=1.0)
+                               'lsd': np.zeros(5), 'stoi': np.full(5, np.nan)})
     assert table['clips exact'] == 0.6 and table['latent MSE (median)'] == 1e-6
     assert table['latent MSE (90th percentile)'] == pytest.approx(np.percentile(latent, 90))
 
@@ -131,7 +141,7 @@ def test_inception_score_accuracy_and_digits_heard_on_known_cases():
 
 def test_the_recovery_loss_log_spectral_term_on_a_known_case():
     """A tenth of the level is 20 dB, two bels, in every bin: a mean squared log10 difference of 4.
-    Break: utils/losses.py: `return tf.reduce_mean((log_power_spectrogram(original) - log_power_spectrogram(reconstruction)) ** 2, axis=[1, 2])` -> `return tf.reduce_mean(tf.abs(log_power_spectrogram(original) - log_power_spectrogram(reconstruction)), axis=[1, 2])`
+    Break: recovery/losses.py: `return tf.reduce_mean((log_power_spectrogram(original) - log_power_spectrogram(reconstruction)) ** 2, axis=[1, 2])` -> `return tf.reduce_mean(tf.abs(log_power_spectrogram(original) - log_power_spectrogram(reconstruction)), axis=[1, 2])`
     """
     clip = (0.1 * np.random.default_rng(0).normal(size=(2, 16384))).astype(np.float32)
     np.testing.assert_allclose(log_spectral_mse(tf.constant(clip), tf.constant(0.1 * clip)).numpy(), 4, rtol=1e-4)
@@ -161,24 +171,24 @@ def clips_and_near_starts(generator):
 
 def test_gauss_newton_converges_to_the_exact_z(tmp_path):
     """Ten Gauss-Newton steps from starts 0.2 away reach the exact z of a tiny generator's clips.
-    Break: utils/recovery.py: `step = -np.linalg.solve(normal, gradient[..., None])[..., 0]` -> `step = np.linalg.solve(normal, gradient[..., None])[..., 0]`
-    Break: utils/recovery.py: `better = new_loss < loss[clips]` -> `better = new_loss > loss[clips]`
+    Break: recovery/gauss_newton.py: `step = -np.linalg.solve(normal, gradient[..., None])[..., 0]` -> `step = np.linalg.solve(normal, gradient[..., None])[..., 0]`
+    Break: recovery/gauss_newton.py: `better = new_loss < loss[clips]` -> `better = new_loss > loss[clips]`
     """
     generator = tiny_generator(tmp_path)
     z_true, audio, z_start = clips_and_near_starts(generator)
-    z = gauss_newton(generator, audio, z_start, iterations=10)
+    z = fit(generator, audio, z_start, iterations=10)
     assert np.median(metrics.latent_mse(z_true, z)) < 1e-6
     assert np.all(metrics.snr_db(audio, synthesize(generator, z)) > 60)
 
 
 def test_chord_steps_reach_with_few_jacobians_what_plain_steps_do_not(tmp_path):
     """Two Jacobians with eight chord steps each end ten times closer to z than two Jacobians alone.
-    Break: utils/recovery.py: `for _ in range(chord_steps):` -> `for _ in range(0):`
+    Break: recovery/gauss_newton.py: `for _ in range(chord_steps):` -> `for _ in range(0):`
     """
     generator = tiny_generator(tmp_path)
     z_true, audio, z_start = clips_and_near_starts(generator)
-    plain = gauss_newton(generator, audio, z_start, iterations=2)
-    chord = gauss_newton(generator, audio, z_start, iterations=2, chord_steps=8)
+    plain = fit(generator, audio, z_start, iterations=2)
+    chord = fit(generator, audio, z_start, iterations=2, chord_steps=8)
     assert np.median(metrics.latent_mse(z_true, chord)) < np.median(metrics.latent_mse(z_true, plain)) / 10
 
 
@@ -186,11 +196,11 @@ def test_gauss_newton_is_exact_when_the_generator_is_ill_conditioned(tmp_path):
     """Singular values over three decades, as in trained WaveGANs: the damping must fall fast enough to reach the
     small directions within two Jacobians and four chord steps each (starting at 1e-2 and cut threefold, it
     leaves a latent MSE of 3e-4 there; as it is, 3e-7).
-    Break: utils/recovery.py: `chord_steps=0, restarts=0, damping=1e-7, profile=None):` -> `chord_steps=0, restarts=0, damping=1e-2, profile=None):` + utils/recovery.py: `damping[index] = np.maximum(damping[index] / 10, 1e-12)` -> `damping[index] = np.maximum(damping[index] / 3, 1e-12)`
+    Break: recovery/gauss_newton.py: `hopeless_snr=HOPELESS_SNR, chord_steps=0, restarts=0, damping=1e-7, profile=None, status=None):` -> `hopeless_snr=HOPELESS_SNR, chord_steps=0, restarts=0, damping=1e-2, profile=None, status=None):` + recovery/gauss_newton.py: `damping[index] = np.maximum(damping[index] / 10, 1e-12)` -> `damping[index] = np.maximum(damping[index] / 3, 1e-12)`
     """
     generator = ill_conditioned_generator(tmp_path)
     z_true, audio, z_start = clips_and_near_starts(generator)
-    z = gauss_newton(generator, audio, z_start, iterations=2, chord_steps=4)
+    z = fit(generator, audio, z_start, iterations=2, chord_steps=4)
     assert np.all(metrics.latent_mse(z_true, z) < 1e-5)
 
 
@@ -207,7 +217,7 @@ def test_gauss_newton_recovers_coordinates_next_to_the_prior_bound(tmp_path):
     (where clipping leaves them) and the others 0.2 away: all exact within six Jacobians. A coordinate at the
     bound whose step points outward is held while the others are solved for; solving for all and clipping
     leaves two of the sixteen inexact here (and three clips in ten of the shipped generator's, 2026-11-29).
-    Break: utils/recovery.py: `held = bounded & (((current >= 1) & (step > 0)) | ((current <= -1) & (step < 0)))` -> `held = np.zeros_like(current, bool)`
+    Break: recovery/gauss_newton.py: `held = bounded & (((current >= 1) & (step > 0)) | ((current <= -1) & (step < 0)))` -> `held = np.zeros_like(current, bool)`
     """
     generator = ill_conditioned_generator(tmp_path)
     rng = np.random.default_rng(0)
@@ -217,7 +227,7 @@ def test_gauss_newton_recovers_coordinates_next_to_the_prior_bound(tmp_path):
         row[near[:3]], row[near[3:]] = 0.99, -0.995
     z_start = np.clip(z_true + rng.normal(0, 0.2, z_true.shape), -1, 1)
     z_start = np.where(np.abs(z_true) > 0.98, np.sign(z_true), z_start).astype(np.float32)
-    z = gauss_newton(generator, synthesize(generator, z_true), z_start, iterations=6, chord_steps=8)
+    z = fit(generator, synthesize(generator, z_true), z_start, iterations=6, chord_steps=8)
     assert np.all(metrics.latent_mse(z_true, z) <= 1e-6)
     assert np.all(np.abs(z) <= 1)
 
@@ -226,7 +236,7 @@ def test_clips_stuck_at_the_bound_start_again_and_keep_their_best_fit(tmp_path):
     """A clip whose z lies just outside the prior (1.02) cannot be fitted inside it: Gauss-Newton ends with that
     coordinate at the bound, below 95 dB, so it starts again with it redrawn (more Jacobians), and ends no
     worse than without restarts; a clip fitted exactly does not start again.
-    Break: utils/recovery.py: `for attempt in range(restarts if bounded else 0):` -> `for attempt in range(0):`
+    Break: recovery/gauss_newton.py: `for attempt in range(restarts if bounded else 0):` -> `for attempt in range(0):`
     """
     generator = tiny_generator(tmp_path)
     z_true = random_z(2, np.random.default_rng(4))
@@ -234,8 +244,8 @@ def test_clips_stuck_at_the_bound_start_again_and_keep_their_best_fit(tmp_path):
     audio = synthesize(generator, z_true)
     start = np.clip(z_true + np.random.default_rng(5).normal(0, 0.05, z_true.shape), -1, 1).astype(np.float32)
     once, again = Profile(), Profile()
-    plain = gauss_newton(generator, audio, start, iterations=4, chord_steps=8, profile=once)
-    restarted = gauss_newton(generator, audio, start, iterations=4, chord_steps=8, restarts=3, profile=again)
+    plain = fit(generator, audio, start, iterations=4, chord_steps=8, profile=once)
+    restarted = fit(generator, audio, start, iterations=4, chord_steps=8, restarts=3, profile=again)
     assert again.passes['tangent'] > once.passes['tangent']  # the stuck clip started again
     errors = [waveform_sse(audio, synthesize(generator, z)).numpy() for z in (plain, restarted)]
     assert errors[1][0] <= errors[0][0]
@@ -246,26 +256,26 @@ def test_clips_stuck_at_the_bound_start_again_and_keep_their_best_fit(tmp_path):
 def test_a_restart_that_fits_worse_is_not_kept(tmp_path, monkeypatch):
     """Each clip keeps its best fit over its restarts: restarts made to end worse (their loss raised) leave every
     clip's z as the first run left it.
-    Break: utils/recovery.py: `z[stuck[better]], loss[stuck[better]] = again[better], again_loss[better]` -> `z[stuck], loss[stuck] = again, again_loss`
+    Break: recovery/gauss_newton.py: `z[stuck[better]], loss[stuck[better]] = again[better], again_loss[better]` -> `z[stuck], loss[stuck] = again, again_loss`
     """
-    import utils.recovery as recovery
+    import recovery.gauss_newton as recovery
     generator = tiny_generator(tmp_path)
     z_true = random_z(2, np.random.default_rng(4))
     z_true[:, 7] = 1.02  # outside the prior: both clips end at the bound, short of 95 dB, and start again
     audio = synthesize(generator, z_true)
     start = np.clip(z_true + np.random.default_rng(5).normal(0, 0.05, z_true.shape), -1, 1).astype(np.float32)
-    plain = gauss_newton(generator, audio, start, iterations=4, chord_steps=8)
+    plain = fit(generator, audio, start, iterations=4, chord_steps=8)
     first_run, real = [], recovery.levenberg_marquardt
 
-    def restarts_end_worse(*args):
-        z, loss = real(*args)
+    def restarts_end_worse(*args, **kwargs):
+        z, loss = real(*args, **kwargs)
         if first_run:
             return z, loss + 1.0
         first_run.append(True)
         return z, loss
 
     monkeypatch.setattr(recovery, 'levenberg_marquardt', restarts_end_worse)
-    kept = gauss_newton(generator, audio, start, iterations=4, chord_steps=8, restarts=2)
+    kept = fit(generator, audio, start, iterations=4, chord_steps=8, restarts=2)
     np.testing.assert_array_equal(kept, plain)
 
 
@@ -273,9 +283,9 @@ def test_readout_refinement_lowers_the_network_latent_error(tmp_path):
     """From recovery's own start (the network's z, clipped to [-1, 1]), four steps through the linear readout at
     least halve the median latent error of synthesized clips; 'network' recovery returns exactly that; no clip G
     cannot make is fitted worse than from its start; a network without a readout keeps its z.
-    Break: utils/recovery.py: `refined = refined + residual @ kernel` -> `refined = refined + 0 * residual @ kernel`
-    Break: utils/recovery.py: `refined[worse] = z[worse]` -> `refined[worse] = refined[worse]`
-    Break: utils/recovery.py: `z_batch = refine_with_readout(network, generator, clips, start, refine_steps, bounded, profile)` -> `z_batch = start.copy()`
+    Break: recovery/network_start.py: `refined = refined + residual @ kernel` -> `refined = refined + 0 * residual @ kernel`
+    Break: recovery/network_start.py: `refined[worse] = z[worse]` -> `refined[worse] = refined[worse]`
+    Break: recovery/recover.py: `z_batch = refine_with_readout(network, generator, clips, start, recipe.refine_steps, bounded, profile)` -> `z_batch = start.copy()`
     """
     generator, network = tiny_generator_and_network(tmp_path)
     z_true = random_z(16, np.random.default_rng(3))
@@ -283,7 +293,7 @@ def test_readout_refinement_lowers_the_network_latent_error(tmp_path):
     start = np.clip(predict_z(network, audio), -1, 1)
     refined = refine_with_readout(network, generator, audio, start, steps=4)
     assert np.median(metrics.latent_mse(z_true, refined)) < 0.5 * np.median(metrics.latent_mse(z_true, start))
-    np.testing.assert_array_equal(recover(audio, 'network', generator, waveform_sse, network, refine_steps=4,
+    np.testing.assert_array_equal(recover(audio, 'network', generator, network, WAVEFORM.replace(refine_steps=4),
                                           batch_size=16), refined)
     noise = (np.random.default_rng(4).normal(size=(8, 16384)) * 0.1).astype(np.float32)  # clips G cannot make
     noise_start = np.clip(predict_z(network, noise), -1, 1)
@@ -291,17 +301,17 @@ def test_readout_refinement_lowers_the_network_latent_error(tmp_path):
     before, after = (waveform_sse(noise, synthesize(generator, z)).numpy() for z in (noise_start, noise_refined))
     assert np.all(after <= before)
     plain = resnet(100, widths=(4, 8), blocks=(1, 1))
-    np.testing.assert_array_equal(recover(audio, 'network', generator, waveform_sse, plain, refine_steps=4),
-                                  recover(audio, 'network', generator, waveform_sse, plain))
+    np.testing.assert_array_equal(recover(audio, 'network', generator, plain, WAVEFORM.replace(refine_steps=4)),
+                                  recover(audio, 'network', generator, plain, WAVEFORM.replace(refine_steps=0)))
 
 
 def test_clips_left_short_start_again_from_earlier_starts_that_fit_them(tmp_path):
     """A clip that Gauss-Newton left in a wrong basin starts again from the network's z (refined by a quarter of
     the steps), which fits it above 5 dB, and ends exact; a clip G cannot make, whose earlier starts fit it
     below 5 dB, is not tried again and keeps its z.
-    Break: utils/recovery.py: `for steps in (refine_steps // 4, 0):` -> `for steps in ():`
-    Break: utils/recovery.py: `promising = snr_db(clips[stuck], synthesize(generator, other, profile=profile)) >= HOPELESS_SNR` -> `promising = snr_db(clips[stuck], synthesize(generator, other, profile=profile)) >= -1e9`
-    Break: utils/recovery.py: `better = again_snr > snr[stuck]` -> `better = again_snr < snr[stuck]`
+    Break: recovery/recover.py: `for steps in (recipe.refine_steps // 4, 0):` -> `for steps in ():`
+    Break: recovery/recover.py: `promising = snr_db(clips[stuck], synthesize(generator, other, profile=profile)) >= HOPELESS_SNR` -> `promising = snr_db(clips[stuck], synthesize(generator, other, profile=profile)) >= -1e9`
+    Break: recovery/recover.py: `better = again_snr > snr[stuck]` -> `better = again_snr < snr[stuck]`
     """
     generator, network = tiny_generator_and_network(tmp_path)
     rng = np.random.default_rng(6)
@@ -311,9 +321,9 @@ def test_clips_left_short_start_again_from_earlier_starts_that_fit_them(tmp_path
     start = np.clip(np.concatenate([z_true + rng.normal(0, 0.1, z_true.shape), random_z(1, rng)]), -1, 1)
     left = random_z(2, rng)  # where Gauss-Newton from the refined z ended, far from either clip's z
     snr = metrics.snr_db(clips, synthesize(generator, left))
+    recipe = WAVEFORM.replace(refine_steps=4, gauss_newton_iterations=6, chord_steps=8, restarts=0)
     z, new_snr = start_again_from_earlier_starts(network, generator, clips, start.astype(np.float32), left, snr,
-                                                 refine_steps=4, iterations=6, bounded=True, chord_steps=8,
-                                                 restarts=0, profile=Profile())
+                                                 recipe, Profile())
     assert metrics.latent_mse(z_true, z[:1])[0] <= 1e-6 and new_snr[0] > 95
     np.testing.assert_array_equal(z[1], left[1])
     assert new_snr[1] == snr[1]
@@ -323,16 +333,16 @@ def test_hybrid_recovery_of_synthesized_clips_is_exact_by_gauss_newton(tmp_path)
     """Network with its closed-form linear readout and its refinement steps, then Gauss-Newton with the scripts'
     budget (at most 12 Jacobians, 8 chord steps each; no restarts) and no L-BFGS at all: z to within latent MSE
     1e-8 for every clip (it stops a clip at 95 dB SNR; L-BFGS from the same start reaches 1e-4).
-    Break: utils/recovery.py: `for iteration in range(iterations):` -> `for iteration in range(0):`
-    Break: utils/recovery.py: `z_batch = gauss_newton(generator, clips, z_batch, gauss_newton_iterations, bounded,` -> `z_batch = z_batch + 0 * gauss_newton(generator, clips, z_batch, gauss_newton_iterations, bounded,`
+    Break: recovery/gauss_newton.py: `for iteration in range(iterations):` -> `for iteration in range(0):`
+    Break: recovery/recover.py: `z_batch, snr = gauss_newton(generator, clips, z_batch, recipe.gauss_newton_iterations, bounded,` -> `_, snr = gauss_newton(generator, clips, z_batch, recipe.gauss_newton_iterations, bounded,`
     """
     generator, network = tiny_generator_and_network(tmp_path)
     z_true = random_z(4, np.random.default_rng(3))
     audio = synthesize(generator, z_true)
-    z_network = recover(audio, 'network', generator, waveform_sse, network, refine_steps=32)
+    z_network = recover(audio, 'network', generator, network, WAVEFORM.replace(refine_steps=32))
     assert np.median(metrics.latent_mse(z_true, z_network)) < 0.1  # z = 0 scores 0.333
-    z = recover(audio, 'hybrid', generator, waveform_sse, network, max_iter=0, gauss_newton_iterations=12,
-                chord_steps=8, refine_steps=32, restarts=0)  # no restarts: one Gauss-Newton run does it
+    z = recover(audio, 'hybrid', generator, network, WAVEFORM.replace(max_iter=0, gauss_newton_iterations=12,
+                chord_steps=8, refine_steps=32, restarts=0))  # no restarts: one Gauss-Newton run does it
     assert np.all(metrics.latent_mse(z_true, z) < 1e-8)
     assert np.all(metrics.snr_db(audio, synthesize(generator, z)) > 85)
 
@@ -357,30 +367,31 @@ def test_a_batch_is_recovered_alike_whatever_else_the_run_holds(tmp_path, method
     """Recovering five clips in batches of two gives each batch, bit for bit, what recovering that batch alone
     gives, even when the generator's and the network's rounding depends on how many clips they see at once:
     what lets a split run equal one run on any machine.
-    Break: utils/recovery.py: `start = predict_z(network, clips)` -> `start = predict_z(network, audio)[batch]`
-    Break: utils/recovery.py: `z_batch = refine_with_readout(network, generator, clips, start, refine_steps, bounded, profile)` -> `z_batch = refine_with_readout(network, generator, audio, np.clip(predict_z(network, audio), -1, 1), refine_steps, bounded, profile)[batch]`
+    Break: recovery/recover.py: `start = predict_z(network, clips)` -> `start = predict_z(network, audio)[batch]`
+    Break: recovery/recover.py: `z_batch = refine_with_readout(network, generator, clips, start, recipe.refine_steps, bounded, profile)` -> `z_batch = refine_with_readout(network, generator, audio, np.clip(predict_z(network, audio), -1, 1), recipe.refine_steps, bounded, profile)[batch]`
     """
     generator, network = tiny_generator_and_network(tmp_path)
     generator, network = BatchDependent(generator), BatchDependent(network)
     rng = np.random.default_rng(5)
     audio = np.concatenate([synthesize(generator, random_z(3, rng)),
                             (0.1 * rng.normal(size=(2, 16384))).astype(np.float32)])  # two clips G cannot make
-    settings = dict(max_iter=4, gauss_newton_iterations=1, chord_steps=2, refine_steps=4, batch_size=2)
-    whole = recover(audio, method, generator, waveform_sse, network, **settings)
-    parts = [recover(audio[i:i + 2], method, generator, waveform_sse, network, clip_ids=range(i, min(i + 2, 5)),
-                     **settings) for i in (0, 2, 4)]
+    recipe = WAVEFORM.replace(max_iter=4, gauss_newton_iterations=1, chord_steps=2, refine_steps=4)
+    whole = recover(audio, method, generator, network, recipe, batch_size=2)
+    parts = [recover(audio[i:i + 2], method, generator, network, recipe, clip_ids=range(i, min(i + 2, 5)),
+                     batch_size=2) for i in (0, 2, 4)]
     np.testing.assert_array_equal(whole, np.concatenate(parts))
 
 
 def test_a_random_start_belongs_to_its_clip_whatever_the_batches(tmp_path):
     """Gradient-only recovery starts clip i from the stream (seed, i): the same start in batches of 2 or of 5, and
     for a worker that gets clips 2 and 3 only.
-    Break: utils/recovery.py: `for i in ids[batch]])` -> `for i in range(len(clips))])`
+    Break: recovery/recover.py: `for i in ids[batch]])` -> `for i in range(len(clips))])`
     """
     audio = np.zeros((5, 16384), np.float32)
-    starts = [recover(audio, 'gradient', None, waveform_sse, max_iter=0, batch_size=size) for size in (2, 5)]
+    no_steps = WAVEFORM.replace(max_iter=0, gauss_newton_iterations=0)
+    starts = [recover(audio, 'gradient', None, None, no_steps, batch_size=size) for size in (2, 5)]
     np.testing.assert_array_equal(starts[0], starts[1])
-    share = recover(audio[2:4], 'gradient', None, waveform_sse, max_iter=0, batch_size=2, clip_ids=[2, 3])
+    share = recover(audio[2:4], 'gradient', None, None, no_steps, batch_size=2, clip_ids=[2, 3])
     np.testing.assert_array_equal(share, starts[0][2:4])
 
 
@@ -398,3 +409,29 @@ def test_stoi_is_one_for_identical_speech_and_undefined_without_enough_sound(fsd
     blip = np.zeros((1, 16384), np.float32)
     blip[0, :800] = np.sin(np.arange(800) / 3)
     assert np.isnan(metrics.stoi(blip, blip)[0])
+
+
+def test_the_report_has_a_column_per_kind_of_clip_percentages_and_rounded_figures(tmp_path):
+    """Synthesized and real clips get a column each; shares print as percentages, other figures to four
+    significant digits; latent errors count only the clips whose true z is known.
+    Break: utils/metrics.py: `        return f'{100 * value:.1f}%'` -> `        return str(value)`
+    Break: utils/metrics.py: `        return f'{value:.4g}'` -> `        return str(value)`
+    Break: utils/metrics.py: `    return {kind: summarize({k: v[kinds == kind] for k, v in measures.items()}) for kind in order}` -> `    return {'clips': summarize(measures)}`
+    Break: utils/metrics.py: `        latent = latent[np.isfinite(latent)]` -> `        latent = latent`
+    """
+    import re
+    rng = np.random.default_rng(0)
+    originals = (0.1 * rng.normal(size=(4, 16384))).astype(np.float32)
+    reconstructions = originals * np.array([1, 0.999, 0.5, 0.6], np.float32)[:, None]  # >100, 60, 6 and 8 dB
+    z_true = np.array([np.zeros(100), np.zeros(100), np.full(100, np.nan), np.full(100, np.nan)])
+    z = np.array([np.zeros(100), np.full(100, 0.01), np.zeros(100), np.zeros(100)])  # latent MSE 0 and 1e-4
+    measures = metrics.clip_measures(originals, reconstructions, z_true=z_true, z=z,
+                                     kinds=['synthesized', 'synthesized', 'real', 'real'])
+    metrics.write_report(str(tmp_path), 'metrics', {'method': 'hybrid'}, metrics.summarize_by_kind(measures), 2.0, {})
+    table = (tmp_path / 'metrics.md').read_text()
+    assert '| metric | synthesized | real |' in table
+    assert '| clips exact | 50.0% | - |' in table and '| clips above 30 dB | 100.0% | 0.0% |' in table
+    assert '| latent MSE (median) | 5e-05 | - |' in table
+    assert '- seconds per clip: 0.5' in table
+    mantissas = [m.replace('.', '').lstrip('0') for m in re.findall(r'(?<![\w.])(\d+\.?\d*)(?:e-?\d+)?', table)]
+    assert max(len(m) for m in mantissas) <= 4  # four significant digits at most

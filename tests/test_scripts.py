@@ -23,13 +23,13 @@ def test_train_wavegan_exports_the_official_format_and_resumes(tiny_models, fsdd
     Break: train_wavegan.py: `if g_last and d_last:` -> `if False:`
     Break: train_wavegan.py: `except ValueError as e:  # a state saved` -> `except KeyError as e:  # a state saved`
     """
-    folder = tiny_models['checkpoint_dir']
+    folder = tiny_models['generator_dir']
     assert {'infer.meta', 'model.ckpt.index', 'model.ckpt.data-00000-of-00001'} <= set(os.listdir(folder))
-    out = run_script('train_wavegan.py', f'--data_dir={fsdd_small}', f'--checkpoint_dir={folder}',
+    out = run_script('train_wavegan.py', f'--data_dir={fsdd_small}', f'--generator_dir={folder}',
                      f'--log_dir={tiny_models["logs"]}/wavegan', '--wavegan_dim=4', '--batch_size=4',
                      '--max_steps=4', '--critic_steps=1', '--classifier_path=none').stdout
     assert 'resumed from step 3' in out and 'at step 4' in out
-    other_critic = run_script('train_wavegan.py', f'--data_dir={fsdd_small}', f'--checkpoint_dir={folder}',
+    other_critic = run_script('train_wavegan.py', f'--data_dir={fsdd_small}', f'--generator_dir={folder}',
                               f'--log_dir={tiny_models["logs"]}/wavegan', '--wavegan_dim=4', '--batch_size=4',
                               '--max_steps=5', '--critic_steps=1', '--classifier_path=none', '--minibatch_stddev=True',
                               check=False)
@@ -54,7 +54,7 @@ def test_train_wavegan_exports_the_moving_average_and_resumes_a_state_without_on
     Break: train_wavegan.py: `G_ema[name].assign(ema_decay * G_ema[name] + (1 - ema_decay) * weight)` -> `G_ema[name].assign(weight)`
     Break: train_wavegan.py: `            G_ema[name].assign(weight)` -> `            G_ema[name].assign(G_ema[name])`
     """
-    flags = [f'--data_dir={fsdd_small}', f'--checkpoint_dir={tmp_path}', f'--log_dir={tmp_path}/logs',
+    flags = [f'--data_dir={fsdd_small}', f'--generator_dir={tmp_path}', f'--log_dir={tmp_path}/logs',
              '--wavegan_dim=4', '--batch_size=4', '--critic_steps=1', '--classifier_path=none', '--ema_decay=0.5']
     run_script('train_wavegan.py', *flags, '--max_steps=2')
     raw, ema, exported = saved_generator_weights(tmp_path)
@@ -73,7 +73,7 @@ def test_classifier_and_inverse_mapping_checkpoints_and_examples(tiny_models):
     reconstruction is G of the z written beside it; TensorBoard holds the validation losses.
     Break: train.py: `save_wav(f'{stem}_reconstruction.wav', reconstructions[i])` -> `save_wav(f'{stem}_reconstruction.wav', originals[i])`
     Break: train.py: `            tf.summary.scalar(name, value)` -> `            pass`
-    Break: utils/training.py: `save_inference_model(self.model, self.best_path)` -> `save_model(self.model, self.best_path)`
+    Break: models/training.py: `save_inference_model(self.model, self.best_path)` -> `save_model(self.model, self.best_path)`
     """
     import keras
     import models.resnet  # registers the Spectrogram layer that the saved models use
@@ -82,7 +82,7 @@ def test_classifier_and_inverse_mapping_checkpoints_and_examples(tiny_models):
     for path in (tiny_models['classifier_path'], tiny_models['inverse_path']):
         assert getattr(keras.models.load_model(path), 'optimizer', None) is None, f'{path} carries an optimizer'
         assert keras.models.load_model(os.path.join(os.path.dirname(path), 'last.keras')).optimizer is not None
-    generator = load_generator(tiny_models['checkpoint_dir'])
+    generator = load_generator(tiny_models['generator_dir'])
     for epoch in (1, 2):
         for kind in ('real0', 'synth0'):
             stem = os.path.join(tiny_models['waves'], f'epoch{epoch:03d}_{kind}')
@@ -102,9 +102,9 @@ def test_generate_writes_16k_wavs_and_their_z(tiny_models, tmp_path):
     """
     from models.tf1_loader import load_generator
     from utils.audio import load_audio
-    run_script('generate.py', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}', f'--out_dir={tmp_path}',
+    run_script('generate.py', f'--generator_dir={tiny_models["generator_dir"]}', f'--out_dir={tmp_path}',
                '--num_samples=3')
-    generator = load_generator(tiny_models['checkpoint_dir'])
+    generator = load_generator(tiny_models['generator_dir'])
     for i in range(3):
         info = sf.info(str(tmp_path / f'{i:04d}.wav'))
         assert info.samplerate == 16000 and info.frames == 16384
@@ -112,7 +112,7 @@ def test_generate_writes_16k_wavs_and_their_z(tiny_models, tmp_path):
         assert z.shape == (100,) and np.all(np.abs(z) <= 1)
         np.testing.assert_allclose(load_audio(str(tmp_path / f'{i:04d}.wav')), generator(z[None]).numpy()[0],
                                    atol=2 / 32768)
-    again = run_script('generate.py', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}', f'--out_dir={tmp_path}',
+    again = run_script('generate.py', f'--generator_dir={tiny_models["generator_dir"]}', f'--out_dir={tmp_path}',
                        '--num_samples=3', check=False)
     assert again.returncode == 2 and '0000.wav and 2 other clips exist' in again.stderr
 
@@ -123,10 +123,13 @@ def test_generate_writes_16k_wavs_and_their_z(tiny_models, tmp_path):
                                            (['--config=paper_recovery'], 'hybrid')])
 def test_latent_vector_recovery_inverts_a_folder(tiny_models, fsdd_small, tmp_path, flags, method):
     """Each clip's reconstruction is G of its written z, the table's SNR is that of those reconstructions against
-    the clips as read, and the recipe recorded with the table is the one asked for.
+    the clips as read, and the recipe recorded with the table is the one asked for; the script says first what it
+    will do, and its bar what it is doing (the Gauss-Newton step, the L-BFGS iteration).
+    Break: recovery/gauss_newton.py: `        if status:` -> `        if False:`
+    Break: recovery/lbfgs.py: `        if status:` -> `        if False:`
     Break: latent_vector_recovery.py: `save_wav(stem + '_reconstruction.wav', reconstruction)` -> `save_wav(stem + '_reconstruction.wav', original)`
     Break: latent_vector_recovery.py: `save_npy(stem + '_z.npy', clip_z)` -> `save_npy(stem + '_z.npy', z[0])`
-    Break: latent_vector_recovery.py: `measures = metrics.clip_measures(audio, reconstructions)` -> `measures = metrics.clip_measures(audio, reconstructions[::-1])`
+    Break: latent_vector_recovery.py: `measures = metrics.clip_measures(audio, reconstructions, z_true=z_true, z=z, kinds=kinds)` -> `measures = metrics.clip_measures(audio, reconstructions[::-1], z_true=z_true, z=z, kinds=kinds)`
     """
     from models.tf1_loader import load_generator
     from utils.audio import load_audio
@@ -138,24 +141,28 @@ def test_latent_vector_recovery_inverts_a_folder(tiny_models, fsdd_small, tmp_pa
     names = ('3_george_0', '8_jackson_0')
     for name in names:
         os.symlink(os.path.join(fsdd_small, name + '.wav'), inputs / (name + '.wav'))
-    result = run_script('latent_vector_recovery.py', f'--files={inputs}', f'--out_dir={tmp_path / "out"}',
-                        f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+    result = run_script('latent_vector_recovery.py', f'--input_dir={inputs}', f'--out_dir={tmp_path / "out"}',
+                        f'--generator_dir={tiny_models["generator_dir"]}',
                         f'--inverse_path={tiny_models["inverse_path"]}',
                         f'--classifier_path={tiny_models["classifier_path"]}', '--max_iter=5', *TINY_RECOVERY, *flags)
+    assert f'recovering 2 clips of {inputs} by {method}' in result.stdout
     if method != 'network':
         assert f'recovering ({method})' in result.stderr and '2/2 [' in result.stderr  # a progress bar
+        step = 'L-BFGS iteration 1 of 5' if '--config=paper_recovery' in flags else 'Gauss-Newton step 1 of 12'
+        assert step in result.stderr
     assert 'SNR dB (median)' in result.stdout
-    table = json.load(open(tmp_path / 'out' / method / 'metrics.json'))
-    assert table['results']['clips'] == 2
-    generator = load_generator(tiny_models['checkpoint_dir'])
+    run_dir = tmp_path / 'out' / 'in' / method  # each input folder's runs in their own folder
+    table = json.load(open(run_dir / 'metrics.json'))
+    assert list(table['results']) == ['real'] and table['results']['real']['clips'] == 2
+    generator = load_generator(tiny_models['generator_dir'])
     originals = normalize_level(np.stack([load_audio(str(inputs / (name + '.wav'))) for name in names]))
-    z = np.stack([np.load(tmp_path / 'out' / method / f'{name}_z.npy') for name in names])
+    z = np.stack([np.load(run_dir / f'{name}_z.npy') for name in names])
     reconstructions = generator(z).numpy()
     for name, reconstruction in zip(names, reconstructions):
-        np.testing.assert_allclose(load_audio(str(tmp_path / 'out' / method / f'{name}_reconstruction.wav')),
+        np.testing.assert_allclose(load_audio(str(run_dir / f'{name}_reconstruction.wav')),
                                    np.clip(reconstruction, -1, 1), atol=2 / 32768)
-        assert os.path.getsize(tmp_path / 'out' / method / f'{name}.png') > 1000
-    assert table['results']['SNR dB (median)'] == pytest.approx(float(np.median(snr_db(originals, reconstructions))),
+        assert os.path.getsize(run_dir / f'{name}.png') > 1000
+    assert table['results']['real']['SNR dB (median)'] == pytest.approx(float(np.median(snr_db(originals, reconstructions))),
                                                                  abs=1e-3)
     if '--config=paper_recovery' in flags:
         assert all(table['settings'][k] == v for k, v in PRESETS['paper_recovery'].items()
@@ -167,15 +174,15 @@ def test_latent_vector_recovery_inverts_a_folder(tiny_models, fsdd_small, tmp_pa
 def test_profile_says_where_the_time_went(tiny_models, fsdd_small, tmp_path):
     """--profile=True prints each stage's seconds per clip, which add up to the wall clock within 5%, and the
     generator passes per clip: a Jacobian pushes 100 tangents a clip, L-BFGS one backward pass per forward.
-    Break: utils/recovery.py: `            with profile.stage('L-BFGS'):` -> `            with contextlib.nullcontext():`
-    Break: utils/recovery.py: `            profile.count('tangent', LATENT_DIM * len(active))` -> `            profile.count('tangent', len(active))`
+    Break: recovery/recover.py: `            with profile.stage('L-BFGS'):` -> `            if True:`
+    Break: recovery/gauss_newton.py: `            profile.count('tangent', LATENT_DIM * len(active))` -> `            profile.count('tangent', len(active))`
     """
     inputs = tmp_path / 'in'
     inputs.mkdir()
     for name in ('3_george_0.wav', '8_jackson_0.wav'):
         os.symlink(os.path.join(fsdd_small, name), inputs / name)
-    out = run_script('latent_vector_recovery.py', f'--files={inputs}', f'--out_dir={tmp_path / "out"}',
-                     f'--checkpoint_dir={tiny_models["checkpoint_dir"]}', f'--inverse_path={tiny_models["inverse_path"]}',
+    out = run_script('latent_vector_recovery.py', f'--input_dir={inputs}', f'--out_dir={tmp_path / "out"}',
+                     f'--generator_dir={tiny_models["generator_dir"]}', f'--inverse_path={tiny_models["inverse_path"]}',
                      f'--classifier_path={tiny_models["classifier_path"]}', '--max_iter=20', '--gauss_newton_iterations=1',
                      '--profile=True', *TINY_RECOVERY).stdout
     share = {name: float(value) for name, value in re.findall(r'^\| ([\w ()-]+) \| [\d.e-]+ \| ([\d.]+)% \|$', out, re.M)}
@@ -188,21 +195,21 @@ def test_recovery_lists_every_refused_clip_carries_on_and_keeps_existing_outputs
     """Eight kinds of bad file beside a good one: each listed with its reason, the good one recovered, exit status
     1; a second run keeps the existing output unless --overwrite=True.
     Break: latent_vector_recovery.py: `    sys.exit(1)` -> `    sys.exit(0)`
-    Break: latent_vector_recovery.py: `return not overwrite and os.path.isfile(output_stem(path) + '_z.npy')` -> `return False`
+    Break: latent_vector_recovery.py: `todo = [i for i in ids if overwrite or not os.path.isfile(` -> `todo = [i for i in ids if True or not os.path.isfile(`
     """
     inputs = tmp_path / 'in'
     inputs.mkdir()
     os.symlink(os.path.join(fsdd_small, '3_george_0.wav'), inputs / 'good.wav')
     reasons = dict(bad_clip(inputs, kind) for kind in BAD_KINDS)
-    flags = [f'--files={inputs}', f'--out_dir={tmp_path / "out"}', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+    flags = [f'--input_dir={inputs}', f'--out_dir={tmp_path / "out"}', f'--generator_dir={tiny_models["generator_dir"]}',
              f'--inverse_path={tiny_models["inverse_path"]}', '--gradient=False']
     result = run_script('latent_vector_recovery.py', *flags, check=False)
     assert result.returncode == 1 and 'Traceback' not in result.stderr
-    assert f'{len(BAD_KINDS)} of {len(BAD_KINDS) + 1} clips could not be read' in result.stdout
+    assert f'{len(BAD_KINDS)} clips could not be read' in result.stdout
     listed = [line.strip() for line in result.stdout.splitlines() if line.startswith('  ')]
     for path, reason in reasons.items():
         assert any(line.startswith(path + ':') and reason in line for line in listed), path
-    z_file = tmp_path / 'out' / 'network' / 'good_z.npy'
+    z_file = tmp_path / 'out' / 'in' / 'network' / 'good_z.npy'
     np.save(z_file, np.full(100, 7.0))
     again = run_script('latent_vector_recovery.py', *flags, check=False)
     assert '1 clips already recovered' in again.stdout and np.all(np.load(z_file) == 7.0)
@@ -216,24 +223,26 @@ def test_calculate_metrics_prints_and_writes_the_table(tiny_models, fsdd_small, 
     z, or the real test clips it picks), measures: latent MSE against the true z, SNR, log-spectral distance,
     accuracy against the original's digit or the label.
     Break: calculate_metrics.py: `labels = np.argmax(classify(originals), axis=-1)` -> `labels = np.zeros(len(originals), int)`
-    Break: calculate_metrics.py: `measures = metrics.clip_measures(originals, reconstructions, classify(reconstructions), labels, z_true, z)` -> `measures = metrics.clip_measures(originals, reconstructions, classify(reconstructions), labels, z_true, z[::-1])`
+    Break: calculate_metrics.py: `measures = metrics.clip_measures(originals, reconstructions, classify(reconstructions), labels, z_true, z,` -> `measures = metrics.clip_measures(originals, reconstructions, classify(reconstructions), labels, z_true, z[::-1],`
     Break: utils/metrics.py: `'log-spectral distance (dB)': float(np.mean(measures['lsd'])),` -> `'log-spectral distance (dB)': float(np.mean(measures['ssim'])),`
     """
     from models.resnet import load_classifier, load_inverse_mapping, predict
     from models.tf1_loader import load_generator
     from utils import metrics
     from utils.data import load_clips, normalize_level, split_files
-    from utils.losses import perceptual_model, perceptual_recovery_loss
-    from utils.recovery import random_z, recover, synthesize
+    from models.wavegan import random_z, synthesize
+    from recovery.recipe import Recipe
+    from recovery.recover import recover
     out = run_script('calculate_metrics.py', f'--synth={synth}', f'--data_dir={fsdd_small}',
-                     f'--checkpoint_dir={tiny_models["checkpoint_dir"]}', f'--inverse_path={tiny_models["inverse_path"]}',
+                     f'--generator_dir={tiny_models["generator_dir"]}', f'--inverse_path={tiny_models["inverse_path"]}',
                      f'--classifier_path={tiny_models["classifier_path"]}', '--num_clips=4', '--max_iter=5',
                      '--gauss_newton_iterations=2', f'--results_dir={tmp_path}', *TINY_RECOVERY).stdout
     for name in ('audio MSE', 'spectrogram SSIM', 'STOI', 'classifier accuracy', 'inception score'):
         assert name in out
-    results = json.load(open(tmp_path / f'{"synth" if synth else "real"}_hybrid.json'))['results']
+    name = 'synthesized' if synth else f'real-{os.path.basename(fsdd_small)}-test'
+    results = json.load(open(tmp_path / f'{name}_hybrid.json'))['results']['synthesized' if synth else 'real']
 
-    generator = load_generator(tiny_models['checkpoint_dir'])
+    generator = load_generator(tiny_models['generator_dir'])
     classifier = load_classifier(tiny_models['classifier_path'])
     rng = np.random.default_rng([0, 1])
     if synth:
@@ -244,9 +253,9 @@ def test_calculate_metrics_prints_and_writes_the_table(tiny_models, fsdd_small, 
         files = split_files(fsdd_small, 'test')
         originals, labels, _, _ = load_clips([files[i] for i in sorted(rng.permutation(len(files))[:4])])
         originals = normalize_level(originals)
-    loss = perceptual_recovery_loss(perceptual_model(classifier, ('stem', 'stage1', 'stage2', 'pool')), 1.0, 30.0)
-    z = recover(originals, 'hybrid', generator, loss, load_inverse_mapping(tiny_models['inverse_path']), max_iter=5,
-                gauss_newton_iterations=2, chord_steps=8, refine_steps=32, restarts=5)
+    recipe = Recipe(perceptual_layers='stem,stage1,stage2,pool', max_iter=5, gauss_newton_iterations=2)
+    z = recover(originals, 'hybrid', generator, load_inverse_mapping(tiny_models['inverse_path']), recipe,
+                classifier=classifier)
     reconstructions = synthesize(generator, z)
     assert results['clips'] == 4
     assert results['SNR dB (median)'] == pytest.approx(float(np.median(metrics.snr_db(originals, reconstructions))),
@@ -279,13 +288,13 @@ def test_train_and_classifier_resume_from_their_last_epoch(tiny_models, fsdd_sma
     weights (one step away after one more epoch), and refuse a folder holding a model of another shape.
     Break: train.py: `network, first_epoch = checkpoint.resume(network)` -> `first_epoch = 0`
     Break: train_sc09_classifier.py: `model, first_epoch = checkpoint.resume(model)` -> `first_epoch = 0`
-    Break: utils/training.py: `last = keras.models.load_model(self.last_path)` -> `last = model`
+    Break: models/training.py: `last = keras.models.load_model(self.last_path)` -> `last = model`
     """
     inverse_dir, classifier_dir = tmp_path / 'inverse', tmp_path / 'classifier'
     shutil.copytree(os.path.dirname(tiny_models['inverse_path']), inverse_dir)
     shutil.copytree(os.path.dirname(tiny_models['classifier_path']), classifier_dir)
     out, close = resumed_weights_stay_close(inverse_dir, lambda: run_script(
-        'train.py', f'--data_dir={fsdd_small}', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+        'train.py', f'--data_dir={fsdd_small}', f'--generator_dir={tiny_models["generator_dir"]}',
         f'--classifier_path={tiny_models["classifier_path"]}', f'--inverse_dir={inverse_dir}',
         f'--log_dir={tmp_path}/logs', f'--waves_dir={tmp_path}/waves', '--epochs=3', '--steps_per_epoch=1',
         '--batch_size=4', '--resnet_widths=4,8', '--resnet_blocks=1,1', '--perceptual_layers=stem,stage1,stage2').stdout)
@@ -299,7 +308,7 @@ def test_train_and_classifier_resume_from_their_last_epoch(tiny_models, fsdd_sma
     assert 'after epoch 2' in out and 'epoch 3:' in out and 'epoch 1:' not in out and close
     assert json.load(open(classifier_dir / 'state.json'))['epoch'] == 3
 
-    other_shape = run_script('train.py', f'--data_dir={fsdd_small}', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+    other_shape = run_script('train.py', f'--data_dir={fsdd_small}', f'--generator_dir={tiny_models["generator_dir"]}',
                              f'--classifier_path={tiny_models["classifier_path"]}', f'--inverse_dir={inverse_dir}',
                              '--epochs=4', '--resnet_widths=8,8', '--resnet_blocks=1,1',
                              '--perceptual_layers=stem,stage1,stage2', check=False)
@@ -313,15 +322,15 @@ def test_missing_models_and_layers_are_refused_in_one_line(tiny_models, fsdd_sma
     Break: models/resnet.py: `    if missing:` -> `    if False:`
     Break: models/resnet.py: `if found != expected:` -> `if False:`
     """
-    result = run_script('calculate_metrics.py', f'--checkpoint_dir={tmp_path}/nothing', check=False)
+    result = run_script('calculate_metrics.py', f'--generator_dir={tmp_path}/nothing', check=False)
     assert result.returncode == 2 and 'no such checkpoint folder' in result.stderr
     assert 'Traceback' not in result.stderr
-    result = run_script('train.py', f'--data_dir={fsdd_small}', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+    result = run_script('train.py', f'--data_dir={fsdd_small}', f'--generator_dir={tiny_models["generator_dir"]}',
                         f'--classifier_path={tiny_models["classifier_path"]}', f'--inverse_dir={tmp_path}/inv',
                         '--perceptual_layers=stage4', check=False)
     assert result.returncode == 2 and "no layers ['stage4']" in result.stderr and 'Traceback' not in result.stderr
-    result = run_script('latent_vector_recovery.py', f'--files={fsdd_small}', f'--out_dir={tmp_path}/out',
-                        f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+    result = run_script('latent_vector_recovery.py', f'--input_dir={fsdd_small}', f'--out_dir={tmp_path}/out',
+                        f'--generator_dir={tiny_models["generator_dir"]}',
                         f'--inverse_path={tiny_models["classifier_path"]}', '--gradient=False', check=False)
     assert result.returncode == 2 and 'Traceback' not in result.stderr
     assert '(None, 10), expected (None, 16384) -> (None, 100)' in result.stderr and 'python train.py' in result.stderr
@@ -332,13 +341,13 @@ def test_recovery_benchmark_writes_every_row(tiny_models, tmp_path):
     uniform vectors), the network beats it, the best row comes ten times closer to the true z, and the paper's
     and the fast rows differ from hybrid; the share exact agrees with the percentiles, and each row's cost
     counts its generator passes (none of a Jacobian's for the network, one backward per forward for L-BFGS).
-    Break: benchmarks/recovery.py: `'paper': ('hybrid', PAPER)` -> `'paper': ('hybrid', OURS)`
-    Break: benchmarks/recovery.py: `FAST = {**OURS, 'gauss_newton_iterations': 2, 'max_iter': 100}` -> `FAST = OURS`
+    Break: benchmarks/recovery.py: `'paper': ('hybrid', PAPER)` -> `'paper': ('hybrid', ours)`
+    Break: benchmarks/recovery.py: `('hybrid', ours.replace(gauss_newton_iterations=2, restarts=0, max_iter=100))` -> `('hybrid', ours)`
     Break: benchmarks/recovery.py: `yield 'synthesized', audio, np.argmax(classify(audio), axis=-1), z` -> `yield 'synthesized', audio, np.argmax(classify(audio), axis=-1), z[::-1]`
     Break: utils/metrics.py: `'clips exact': float(np.mean(latent <= EXACT)) if latent is not None else None,` -> `'clips exact': float(np.mean(latent <= 1e-3)) if latent is not None else None,`
-    Break: utils/recovery.py: `profile.count('forward', shape[0]), profile.count('backward', shape[0])` -> `profile.count('forward', shape[0])`
+    Break: recovery/lbfgs.py: `profile.count('forward', shape[0]), profile.count('backward', shape[0])` -> `profile.count('forward', shape[0])`
     """
-    run_script('benchmarks/recovery.py', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+    run_script('benchmarks/recovery.py', f'--generator_dir={tiny_models["generator_dir"]}',
                f'--inverse_path={tiny_models["inverse_path"]}', f'--classifier_path={tiny_models["classifier_path"]}',
                f'--data_dir={tiny_models["data_dir"]}', '--synth_clips=3', '--real_clips=3', '--max_iter=3',
                '--gauss_newton_iterations=1', f'--results_dir={tmp_path}', *TINY_RECOVERY)
@@ -370,7 +379,7 @@ def test_a_killed_training_resumes_from_its_last_checkpoint(tiny_models, fsdd_sm
     Break: train.py: `network, first_epoch = checkpoint.resume(network)` -> `first_epoch = 0`
     """
     state = tmp_path / 'inverse' / 'state.json'
-    flags = [f'--data_dir={fsdd_small}', f'--checkpoint_dir={tiny_models["checkpoint_dir"]}',
+    flags = [f'--data_dir={fsdd_small}', f'--generator_dir={tiny_models["generator_dir"]}',
              f'--classifier_path={tiny_models["classifier_path"]}', f'--inverse_dir={tmp_path / "inverse"}',
              f'--log_dir={tmp_path}/logs', f'--waves_dir={tmp_path}/waves', '--steps_per_epoch=1',
              '--batch_size=4', '--resnet_widths=4,8', '--resnet_blocks=1,1', '--perceptual_layers=stem,stage1,stage2',

@@ -49,6 +49,8 @@ def truncation(path):
 
 def read_audio(path):
     """(mono float32 samples, sample rate) of any file soundfile reads, or AudioError naming the problem."""
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise AudioError(f'{path}: empty (0 bytes)')
     try:
         audio, rate = sf.read(path, dtype='float32', always_2d=True)
         cut = truncation(path)

@@ -26,6 +26,9 @@ def label_of(path):
 
 def split_files(data_dir, split, exclude_speakers=(), only_speakers=()):
     """The labelled clips of one split: SC09 `data_dir/{split}/` or FSDD takes (see FSDD_SPLIT_TAKES)."""
+    if not os.path.isdir(data_dir):
+        raise AudioError(f'{data_dir}: no such dataset folder; put FSDD\'s recordings/ at datasets/fsdd/recordings '
+                         f'or SC09 at datasets/sc09 (see datasets/README.md), or name another with --data_dir')
     sub = os.path.join(data_dir, split)
     if os.path.isdir(sub):
         files = list_audio_files(sub)

@@ -4,8 +4,9 @@ Training scripts take `--strategy=default|mirrored|multiworker`. The flag's batc
 global batch: every step draws it on the host from the same seeded generator on every worker, and
 replica r trains on rows [r * B / n, (r + 1) * B / n). Per-example losses are summed and divided by
 the global batch (`tf.nn.compute_average_loss`), so the all-reduced gradients equal those of one
-process on the whole batch. Only
-the chief writes checkpoints, logs and examples; every worker resumes from them.
+process on the whole batch. Only the chief writes checkpoints, logs and examples; every worker
+resumes from them. A recovery job deals whole batches of its clips to the workers, and its table is
+merged from theirs.
 """
 import glob
 import hashlib
@@ -19,6 +20,7 @@ import tensorflow as tf
 
 from utils.errors import UserError
 from utils.flags import STRATEGIES
+from utils.metrics import merge_measures, save_measures, summarize_by_kind, write_report
 
 
 def make_strategy(name, global_batch):
@@ -159,3 +161,22 @@ def partial_files(folder, name):
     if missing:
         raise UserError(f'{folder}: {name} lacks the partial results of worker(s) {missing} of {n}')
     return [found[k, n] for k in range(n)]
+
+
+def report_share(folder, name, header, measures, seconds, settings, workers=1, index=0):
+    """The end of a recovery run: its table by kind of clip; or, for one worker of several, its partial
+    measures, which merge_shares turns into the table of the whole run once every worker is done."""
+    if workers == 1:
+        write_report(folder, name, header, summarize_by_kind(measures), seconds, settings)
+        return
+    part = partial_name(name, workers, index)
+    save_measures(os.path.join(folder, f'{part}.npz'), measures, seconds)
+    print(f'worker {index} of {workers}: {len(measures["snr"])} clips; partial results in {folder}/{part}.npz '
+          f'(merge them with --merge=True once every worker is done)')
+
+
+def merge_shares(folder, name, header, settings):
+    """The table of a run split across workers, from the partial measures of all of them."""
+    paths = partial_files(folder, name)
+    measures, seconds = merge_measures(paths)
+    write_report(folder, name, {**header, 'workers': len(paths)}, summarize_by_kind(measures), seconds, settings)

@@ -1,23 +1,26 @@
 """Command-line overrides for the hyperparameters a script declares at its top (nanoGPT style).
 
-A script lists its settings as plain module-level variables, then calls
-`configure(globals())`. Every `--name=value` on the command line replaces the variable of that
-name (the value is parsed as a Python literal and must match the default's type);
-`--config=NAME` first applies a preset from PRESETS; `--help` prints every setting (with the
-other flags applied) and exits.
+A script lists its settings as plain module-level variables, then calls `configure(globals())`.
+Every `--name=value` on the command line replaces the variable of that name (the value is parsed as a
+Python literal and must match the default's type); a variable holding a frozen dataclass (a
+recovery Recipe, a ResNet's shape) offers each of its fields as a flag. `--config=NAME` first applies
+a preset from PRESETS; `--help` prints every setting with its value and the comment beside it, and exits.
 """
 import ast
+import dataclasses
+import difflib
+import inspect
 import os
+import re
 import sys
 
 from utils.errors import UserError, report_user_errors
 
 FLAG_TYPES = (bool, int, float, str)
 
-RECOVERY_LOSSES = ('perceptual', 'waveform', 'paper')
 STRATEGIES = ('default', 'mirrored', 'multiworker')  # tf.distribute: one device, local GPUs, TF_CONFIG hosts
 
-# The paper's recovery recipe (see ../shared/PAPER_NOTES.md): its loss, unbounded L-BFGS, 200 iterations, the
+# The paper's recovery recipe (README, "Differences from the paper"): its loss, unbounded L-BFGS, 200 iterations, the
 # network's z as it is.
 PAPER_RECOVERY = dict(
     refine_steps=0,
@@ -36,7 +39,7 @@ PRESETS = {
     'paper_recovery': PAPER_RECOVERY,
     'paper': dict(
         **PAPER_RECOVERY,
-        checkpoint_dir='checkpoint_sc09',
+        generator_dir='checkpoint_sc09',
         data_dir='datasets/sc09',
         train_split='train',
         valid_split='valid',
@@ -64,14 +67,48 @@ PRESETS = {
 }
 
 
+# Old names of settings, still accepted: the paper's scripts called the generator's folder checkpoint_dir.
+ALIASES = {'checkpoint_dir': 'generator_dir', 'files': 'input_dir'}
+
+
 class FlagError(UserError):
     """A command-line flag that names no setting, has the wrong type or an impossible value."""
 
 
+def is_group(value):
+    """A frozen dataclass instance, whose fields are flags of their own."""
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+def is_setting(name):
+    """Settings are public lower-case names; CONSTANTS (PAPER, a preset's recipe) are not."""
+    return not name.startswith('_') and not name.isupper()
+
+
 def declared_settings(namespace):
-    """The settings a script declares: its public module-level variables of a flag type."""
-    return {k: v for k, v in namespace.items()
-            if not k.startswith('_') and type(v) in FLAG_TYPES}
+    """The settings a script declares: its public module-level variables of a flag type, and the fields
+    of each one that holds a frozen dataclass."""
+    settings = {}
+    for k, v in namespace.items():
+        if not is_setting(k):
+            continue
+        if is_group(v):
+            settings.update(dataclasses.asdict(v))
+        elif type(v) in FLAG_TYPES:
+            settings[k] = v
+    return settings
+
+
+SETTING_LINE = re.compile(r'^\s*(\w+)\s*(?::\s*\w+\s*)?=.*?#\s*(.+)$')
+
+
+def setting_comments(path):
+    """{setting: the comment beside it} from a script's or module's source, for --help."""
+    try:
+        with open(path) as f:
+            return {m.group(1): m.group(2).strip() for m in map(SETTING_LINE.match, f) if m}
+    except OSError:
+        return {}
 
 
 def parse_value(name, text, default):
@@ -92,13 +129,26 @@ def parse_value(name, text, default):
     return value
 
 
-def format_help(settings, script):
+def format_help(settings, script, comments=None):
+    """Every setting with the value it would run with and what it does."""
+    comments = comments or {}
     lines = [f'usage: python {script} [--config=PRESET] [--name=value ...]', '',
              'settings (edit them at the top of the script, or override them here):']
     width = max(len(k) for k in settings)
-    lines += [f'  --{k:<{width}} = {v!r}' for k, v in settings.items()]
-    lines += ['', 'presets: ' + ', '.join(f'--config={p}' for p in PRESETS)]
+    shown = {k: f'{v!r}' for k, v in settings.items()}
+    value_width = min(max(len(v) for v in shown.values()), 40)
+    lines += [f'  --{k:<{width}} = {shown[k]:<{value_width}}  {comments.get(k, "")}'.rstrip() for k in settings]
+    lines += ['', 'presets: ' + ', '.join(f'--config={p}' for p in PRESETS),
+              'old names still accepted: ' + ', '.join(f'--{old} (--{new})' for old, new in ALIASES.items())]
     return '\n'.join(lines)
+
+
+def unknown_setting(name, settings):
+    """The FlagError for a flag that names no setting, suggesting the closest one (an old name counts)."""
+    known = {**{old: new for old, new in ALIASES.items() if new in settings}, **{k: k for k in settings}}
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    hint = f'did you mean --{known[close[0]]}?' if close else 'try --help'
+    return FlagError(f'--{name}: no such setting ({hint})')
 
 
 def parse_flags(argv, settings):
@@ -116,8 +166,10 @@ def parse_flags(argv, settings):
         name, text = arg[2:].split('=', 1)
         if name == 'config':
             continue
+        if name not in settings and ALIASES.get(name) in settings:
+            name = ALIASES[name]
         if name not in settings:
-            raise FlagError(f'--{name}: no such setting (try --help)')
+            raise unknown_setting(name, settings)
         overrides[name] = parse_value(name, text, settings[name])
     return overrides
 
@@ -133,8 +185,11 @@ def configure(namespace, argv=None, validate=None, choices=None):
     argv = sys.argv[1:] if argv is None else argv
     wants_help = any(a in ('-h', '--help') for a in argv)
     settings = declared_settings(namespace)
+    groups = {k: v for k, v in namespace.items() if is_setting(k) and is_group(v)}
     try:
         settings.update(parse_flags([a for a in argv if a not in ('-h', '--help')], settings))
+        updated = {k: dataclasses.replace(v, **{f.name: settings[f.name] for f in dataclasses.fields(v)})
+                   for k, v in groups.items()} if not wants_help else {}
         if not wants_help:
             for name, allowed in (choices or {}).items():
                 if settings[name] not in allowed:
@@ -144,20 +199,23 @@ def configure(namespace, argv=None, validate=None, choices=None):
     except FlagError as e:
         sys.exit(f'error: {e}')
     if wants_help:
-        print(format_help(settings, os.path.basename(namespace.get('__file__', 'script.py'))))
+        script = namespace.get('__file__', 'script.py')
+        comments = setting_comments(script)
+        for group in groups.values():
+            comments.update(setting_comments(inspect.getsourcefile(type(group))))
+        print(format_help(settings, os.path.basename(script), comments))
         sys.exit(0)
-    namespace.update(settings)
+    namespace.update({k: v for k, v in settings.items() if k in namespace})
+    namespace.update(updated)
     return settings
 
 
 def check_recovery_settings(s):
-    """The checks of the recovery scripts' shared settings: method, recipe and worker split."""
+    """The checks of the recovery scripts' shared settings: method, batch and worker split."""
     if not (s['inverse_mapping'] or s['gradient']):
         raise FlagError('--inverse_mapping and --gradient are both False: nothing would recover z')
-    if s['max_iter'] < 1 or s['batch_size'] < 1:
-        raise FlagError('--max_iter and --batch_size must be at least 1')
-    if min(s['gauss_newton_iterations'], s['chord_steps'], s['refine_steps'], s['restarts']) < 0:
-        raise FlagError('--gauss_newton_iterations, --chord_steps, --refine_steps and --restarts must be at least 0')
+    if s['batch_size'] < 1:
+        raise FlagError('--batch_size must be at least 1')
     if s['num_workers'] < 0 or not 0 <= s['worker_index'] < max(s['num_workers'], 1):
         raise FlagError('--worker_index must be 0 to --num_workers - 1')
 

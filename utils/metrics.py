@@ -24,7 +24,9 @@ def snr_db(original, reconstruction, eps=1e-12):
 
 
 def latent_mse(z_true, z_pred):
-    """Per-clip mean squared error between latent vectors [N, 100]."""
+    """Per-clip mean squared error between latent vectors [N, 100]: numpy arrays, or tensors in training."""
+    if tf.is_tensor(z_true) or tf.is_tensor(z_pred):
+        return tf.reduce_mean((z_true - z_pred) ** 2, axis=-1)
     return np.mean((z_true - z_pred) ** 2, axis=-1)
 
 
@@ -96,6 +98,7 @@ def digits_heard(probabilities):
 
 
 def accuracy(probabilities, labels):
+    """The share of clips whose most probable class is their label."""
     return float(np.mean(np.argmax(probabilities, axis=-1) == np.asarray(labels)))
 
 
@@ -114,26 +117,35 @@ def stoi(original, reconstruction, sample_rate=16000):
     return np.where(scores == 1e-5, np.nan, scores)
 
 
-def clip_measures(originals, reconstructions, probabilities=None, labels=None, z_true=None, z=None):
-    """Per-clip measures of a recovery, as arrays: those a table is made of (see summarize), so that
-    the measures of several workers' shares can be concatenated and summarized as one run."""
+PERCENTAGES = ('clips exact', 'clips above 30 dB', 'classifier accuracy', 'accuracy on originals')
+
+
+def clip_measures(originals, reconstructions, probabilities=None, labels=None, z_true=None, z=None, kinds=None):
+    """Per-clip measures of a recovery, as arrays: those a table is made of (see summarize), so that the
+    measures of several workers' shares can be concatenated and summarized as one run. A row of z_true
+    that is NaN (no true z known for that clip) gives a NaN latent MSE; `kinds` names each clip's kind
+    ('synthesized', 'real') for a table by kind."""
     measures = {'audio_mse': audio_mse(originals, reconstructions), 'snr': snr_db(originals, reconstructions),
                 'ssim': spectrogram_ssim(originals, reconstructions),
-                'lsd': log_spectral_distance(originals, reconstructions), 'stoi': stoi(originals, reconstructions)}
+                'lsd': log_spectral_distance(originals, reconstructions), 'stoi': stoi(originals, reconstructions),
+                'kind': np.array(['clips'] * len(originals) if kinds is None else list(kinds), str)}
     if z_true is not None:
-        measures['latent_mse'] = latent_mse(z_true, z)
+        measures['latent_mse'] = latent_mse(np.asarray(z_true, np.float64), z)
     if probabilities is not None:
         measures['probabilities'], measures['labels'] = probabilities, np.asarray(labels)
     return measures
 
 
-def summarize(measures, seconds):
-    """The metrics of one method on one set of clips, from their per-clip measures (None: not known)."""
+def summarize(measures):
+    """The metrics of one method on one set of clips, from their per-clip measures (None: not known).
+    Latent errors count the clips whose true z is known."""
     latent, probabilities, snr, intelligibility = (measures.get(k) for k in ('latent_mse', 'probabilities', 'snr',
                                                                                'stoi'))
-    clips = len(snr)
+    if latent is not None:
+        latent = latent[np.isfinite(latent)]
+        latent = latent if len(latent) else None
     return {
-        'clips': clips,
+        'clips': len(snr),
         'clips exact': float(np.mean(latent <= EXACT)) if latent is not None else None,
         'latent MSE (median)': float(np.median(latent)) if latent is not None else None,
         'latent MSE (90th percentile)': float(np.percentile(latent, 90)) if latent is not None else None,
@@ -147,15 +159,35 @@ def summarize(measures, seconds):
         'STOI': float(np.nanmean(intelligibility)) if np.isfinite(intelligibility).any() else None,
         'clips with STOI': int(np.isfinite(intelligibility).sum()),
         'classifier accuracy': accuracy(probabilities, measures['labels']) if probabilities is not None else None,
+        'accuracy on originals': (accuracy(measures['original_probabilities'], measures['labels'])
+                                  if 'original_probabilities' in measures else None),
         'inception score': inception_score(probabilities) if probabilities is not None else None,
-        'seconds per clip': seconds / clips,
-        'clips per second': clips / max(seconds, 1e-9),
     }
 
 
+def summarize_by_kind(measures):
+    """{kind of clip: its summary}, one per kind the measures hold, in their order of first appearance."""
+    kinds = measures['kind']
+    order = [k for i, k in enumerate(kinds) if k not in kinds[:i]]
+    return {kind: summarize({k: v[kinds == kind] for k, v in measures.items()}) for kind in order}
+
+
 def recovery_report(originals, reconstructions, probabilities, labels, seconds, z_true=None, z=None):
-    """Every recovery metric of one method on one set of clips, as a dict of floats (None: not known)."""
-    return summarize(clip_measures(originals, reconstructions, probabilities, labels, z_true, z), seconds)
+    """Every recovery metric of one method on one set of clips, and its time, as a dict (None: not known)."""
+    clips = len(originals)
+    return {**summarize(clip_measures(originals, reconstructions, probabilities, labels, z_true, z)),
+            'seconds per clip': seconds / clips, 'clips per second': clips / max(seconds, 1e-9)}
+
+
+def format_value(name, value):
+    """A figure as a table shows it: shares as percentages, floats to four significant digits."""
+    if value is None:
+        return '-'
+    if name in PERCENTAGES:
+        return f'{100 * value:.1f}%'
+    if isinstance(value, float):
+        return f'{value:.4g}'
+    return str(value)
 
 
 def save_measures(path, measures, seconds):
@@ -173,13 +205,20 @@ def merge_measures(paths):
     return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}, seconds
 
 
-def write_report(folder, name, results, settings):
-    """Print a table of results and write it to folder/name.json (with the settings) and .md."""
-    width = max(len(k) for k in results)
-    for key, value in results.items():
-        if value is not None:
-            print(f'{key:<{width}}  {value:.6g}' if isinstance(value, float) else f'{key:<{width}}  {value}')
-    table = '| metric | value |\n|---|---|\n' + ''.join(f'| {k} | {v} |\n' for k, v in results.items())
-    save_json(os.path.join(folder, f'{name}.json'), {'settings': settings, 'results': results})
-    save_text(os.path.join(folder, f'{name}.md'), table)
+def write_report(folder, name, header, by_kind, seconds, settings):
+    """Print a table of results, a column for each kind of clip, and write it to folder/name.json (with the
+    settings) and .md. `header` is a dict of what was run (folder, method); seconds the recovery's time."""
+    clips = sum(summary['clips'] for summary in by_kind.values())
+    header = {**header, 'seconds per clip': seconds / max(clips, 1)}
+    rows = [k for k in next(iter(by_kind.values())) if any(s[k] is not None for s in by_kind.values())]
+    table = [['metric', *by_kind]] + [[row, *(format_value(row, s[row]) for s in by_kind.values())] for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    lines = [f'{k}: {format_value(k, v)}' for k, v in header.items()]
+    print('\n'.join(lines))
+    print('\n'.join('  '.join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table))
+    markdown = ('\n'.join(f'- {line}' for line in lines) + '\n\n' +
+                ''.join('| ' + ' | '.join(line) + ' |\n' + ('|---' * len(line) + '|\n' if i == 0 else '')
+                        for i, line in enumerate(table)))
+    save_json(os.path.join(folder, f'{name}.json'), {'settings': settings, **header, 'results': by_kind})
+    save_text(os.path.join(folder, f'{name}.md'), markdown)
     print(f'written to {folder}/{name}.json and .md')

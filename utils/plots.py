@@ -1,4 +1,8 @@
-"""Pictures of a recovery: waveform and spectrogram of the original beside its reconstruction."""
+"""Pictures of a recovery: waveform and spectrogram of the original beside its reconstruction.
+
+A reconstruction's spectrogram often shows a line at 0 Hz where the original is silent: WaveGAN's
+output carries a small constant (DC) offset, inaudible, which the titles give as "DC".
+"""
 import matplotlib
 
 matplotlib.use('Agg')
@@ -18,19 +22,33 @@ def save_comparisons(path, rows):
     """A PNG with one row per (title, original, reconstruction): waveforms over log-power spectrograms."""
     fig = plt.figure(figsize=(9, 5 * len(rows)), layout='constrained')
     for figure, (title, original, reconstruction) in zip(np.atleast_1d(fig.subfigures(len(rows), 1)), rows):
-        specs = log_power_spectrogram(np.stack([original, reconstruction]).astype(np.float32)).numpy()
+        specs = 10 * log_power_spectrogram(np.stack([original, reconstruction]).astype(np.float32)).numpy()  # dB
         low, high = np.percentile(specs, 1), specs.max()
         time = np.arange(len(original)) / SAMPLE_RATE
         axes = figure.subplots(2, 2, sharex=True, gridspec_kw={'height_ratios': [1, 2]})
         for column, (name, audio, spec) in enumerate(zip(('original', 'reconstruction'),
                                                          (original, reconstruction), specs)):
             axes[0, column].plot(time, audio, linewidth=0.5)
-            axes[0, column].set(title=name, ylim=(-1, 1))
-            axes[1, column].imshow(spec.T, origin='lower', aspect='auto', vmin=low, vmax=high, cmap='magma',
-                                   extent=(0, time[-1], 0, SAMPLE_RATE / 2000))
+            axes[0, column].set(title=f'{name} (DC {np.mean(audio):+.4f})', ylim=(-1, 1))
+            image = axes[1, column].imshow(spec.T, origin='lower', aspect='auto', vmin=low, vmax=high, cmap='magma',
+                                           extent=(0, time[-1], 0, SAMPLE_RATE / 2000))
             axes[1, column].set(xlabel='seconds', ylabel='kHz' if column == 0 else None)
+        figure.colorbar(image, ax=axes[1, :], label='power (dB)')
         figure.suptitle(title)
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=80))
+    plt.close(fig)
+
+
+def save_spectrogram(path, audio, low=-80.0, high=40.0):
+    """A small PNG of one clip's log-power spectrogram (dB, on a fixed scale so that pictures compare),
+    with its colour bar, for the audio examples' page."""
+    spec = 10 * log_power_spectrogram(np.asarray(audio, np.float32)[None]).numpy()[0]
+    fig, axis = plt.subplots(figsize=(3.2, 1.9), layout='constrained')
+    image = axis.imshow(spec.T, origin='lower', aspect='auto', vmin=low, vmax=high, cmap='magma',
+                        extent=(0, len(audio) / SAMPLE_RATE, 0, SAMPLE_RATE / 2000))
+    axis.set(xlabel='seconds', ylabel='kHz')
+    fig.colorbar(image, ax=axis, label='dB')
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=72))
     plt.close(fig)
 
 

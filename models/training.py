@@ -1,4 +1,5 @@
-"""Pieces shared by the training scripts: resumable Keras checkpoints and the ResNet settings."""
+"""Pieces shared by the training scripts: their start, resumable Keras checkpoints, the ResNet they describe,
+and the inverse mapping's linear readout."""
 import json
 import os
 
@@ -7,20 +8,27 @@ import numpy as np
 from tqdm import tqdm
 
 from models.resnet import resnet
-from models.wavegan import LATENT_DIM
+from models.wavegan import LATENT_DIM, random_z, synthesize
 from utils.audio import CLIP_LENGTH, atomic_write, save_json
+from utils.distribute import is_chief, make_strategy
+from utils.errors import UserError
 from utils.flags import int_list
-from utils.recovery import synthesize
 
 
-def build_resnet(settings, outputs, output_activation=None, name='resnet', synchronized=False):
-    """The ResNet that a script's settings describe (widths, blocks, stem, features); synchronized
-    batch norm computes its statistics over the global batch of all replicas."""
-    return resnet(outputs, output_activation, widths=int_list(settings['resnet_widths']),
-                  blocks=int_list(settings['resnet_blocks']), stem=settings['resnet_stem'],
-                  features=settings['features'], feature_channels=settings['feature_channels'],
-                  normalize=settings['peak_normalize'], linear_readout=settings.get('linear_readout', False),
-                  synchronized=synchronized, name=name)
+def start_training(seed, strategy, batch_size):
+    """Seed every random generator; return the tf.distribute strategy and whether this worker is its chief."""
+    keras.utils.set_random_seed(seed)
+    distribution = make_strategy(strategy, batch_size)
+    return distribution, is_chief(distribution)
+
+
+def build_resnet(shape, outputs, output_activation=None, name='resnet', linear_readout=False, synchronized=False):
+    """The ResNet that a ResNetShape describes; synchronized batch norm computes its statistics over the
+    global batch of all replicas."""
+    return resnet(outputs, output_activation, widths=int_list(shape.resnet_widths),
+                  blocks=int_list(shape.resnet_blocks), stem=shape.resnet_stem, features=shape.features,
+                  feature_channels=shape.feature_channels, normalize=shape.peak_normalize,
+                  linear_readout=linear_readout, synchronized=synchronized, name=name)
 
 
 def fit_linear_readout(network, generator, clips, ridge=1e-4, seed=0, batch_size=2000):
@@ -30,8 +38,7 @@ def fit_linear_readout(network, generator, clips, ridge=1e-4, seed=0, batch_size
     clips, already recovers z far better than gradient descent trains a network to (the waveform's
     phase carries z); `ridge` is relative to the mean eigenvalue of the audio's covariance.
     """
-    rng = np.random.default_rng(seed)
-    z = rng.uniform(-1, 1, (clips, LATENT_DIM)).astype(np.float32)
+    z = random_z(clips, np.random.default_rng(seed))
     if clips < CLIP_LENGTH:  # fewer clips than samples: solve in the clips' space
         audio = synthesize(generator, z)
         mean_audio, mean_z = audio.mean(axis=0), z.mean(axis=0)
@@ -97,7 +104,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         if os.path.isfile(self.last_path) and self.state['epoch'] > 0:
             last = keras.models.load_model(self.last_path)
             if [tuple(w.shape) for w in last.weights] != [tuple(w.shape) for w in model.weights]:
-                raise SystemExit(f'error: {self.last_path} holds a model of another shape than the settings ask '
+                raise UserError(f'{self.last_path} holds a model of another shape than the settings ask '
                                  f'for; pick another folder, or delete it to start afresh')
             print(f'resuming from {self.last_path} after epoch {self.state["epoch"]}')
             return last, self.state['epoch']

@@ -1,4 +1,4 @@
-"""Losses of the inverse mapping and of recovery, each per clip: [batch] values."""
+"""Losses of recovery and of the inverse mapping's training, each per clip: [batch] values."""
 import tensorflow as tf
 
 from models.resnet import activation_model
@@ -17,10 +17,6 @@ def perceptual_loss(features, original, reconstruction):
         a, b = [a], [b]
     per_layer = [tf.reduce_mean(tf.abs(x - y), axis=list(range(1, len(x.shape)))) for x, y in zip(a, b)]
     return tf.add_n(per_layer) / len(per_layer)
-
-
-def latent_mse(z_true, z_pred):
-    return tf.reduce_mean((z_true - z_pred) ** 2, axis=-1)
 
 
 def waveform_sse(original, reconstruction):
@@ -48,3 +44,16 @@ def perceptual_recovery_loss(features, spectral_weight, perceptual_weight):
         return (spectral_weight * log_spectral_mse(original, reconstruction)
                 + perceptual_weight * perceptual_loss(features, original, reconstruction))
     return loss
+
+
+def recovery_objective(recipe, classifier=None):
+    """The per-clip loss L-BFGS minimises, by recipe.recovery_loss: 'perceptual' (log-spectral + classifier
+    activations), 'waveform' (sum of squared errors) or 'paper' (perceptual + STFT + waveform MAE)."""
+    if recipe.recovery_loss == 'waveform':
+        return waveform_sse
+    if classifier is None:
+        raise ValueError(f'the {recipe.recovery_loss!r} recovery loss needs the classifier')
+    features = perceptual_model(classifier, recipe.layers)
+    if recipe.recovery_loss == 'paper':
+        return paper_recovery_loss(features, recipe.perceptual_weight)
+    return perceptual_recovery_loss(features, recipe.spectral_weight, recipe.perceptual_weight)

@@ -1,0 +1,38 @@
+"""Where a recovery's time goes: seconds in each stage and generator passes."""
+import contextlib
+import time
+
+
+class Profile:
+    """Where a recovery's time goes: seconds in each stage, and the generator passes it made, each counted
+    per clip: forward (one clip's audio), tangent (one of the 100 directions a Jacobian pushes through the
+    generator), backward (one clip's gradient)."""
+
+    STAGES = ('network', 'readout refinement', 'Jacobians', 'Gauss-Newton steps', 'L-BFGS')
+
+    def __init__(self):
+        self.seconds = dict.fromkeys(self.STAGES, 0.0)
+        self.passes = dict.fromkeys(('forward', 'tangent', 'backward'), 0)
+        self.total = 0.0
+
+    @contextlib.contextmanager
+    def stage(self, name):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - started
+
+    def count(self, kind, clips):
+        self.passes[kind] += int(clips)
+
+    def table(self, clips):
+        """The breakdown as a markdown table, per clip, with the stages' share of the total."""
+        rows = [f'| {name} | {seconds / clips:.4f} | {100 * seconds / max(self.total, 1e-12):.1f}% |'
+                for name, seconds in self.seconds.items()]
+        staged = sum(self.seconds.values())
+        rows.append(f'| all stages | {staged / clips:.4f} | {100 * staged / max(self.total, 1e-12):.1f}% |')
+        rows.append(f'| total (wall clock) | {self.total / clips:.4f} | 100% |')
+        passes = ', '.join(f'{kind} {count / clips:.1f}' for kind, count in self.passes.items())
+        return ('| stage | seconds per clip | share |\n|---|---|---|\n' + '\n'.join(rows) +
+                f'\n\ngenerator passes per clip: {passes}\n')
