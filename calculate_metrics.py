@@ -85,8 +85,7 @@ def measure_share(*, synth, method, recipe, num_clips, data_dir, split, generato
             originals = normalize_level(originals)
         z_true = None
     kind = 'synthesized' if synth else 'real'
-    print(f'recovering {len(originals)} {kind} clips by {method}, in {-(-len(originals) // batch_size)} batches of '
-          f'up to {batch_size}: {recipe.describe(method)}')
+    print(recipe.plan(method, len(originals), f'{kind} clips', batch_size))
     timing = Profile()
     z = recover(originals, method, generator, network, recipe, classifier=classifier, batch_size=batch_size,
                 seed=seed, clip_ids=ids, profile=timing)

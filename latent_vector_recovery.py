@@ -91,8 +91,7 @@ def recover_folder(input_dir, run_dir, *, method, recipe, generator_dir, inverse
     ids = [i for i in todo if inputs[i] in kept]
     if normalize:
         audio = normalize_level(audio)
-    print(f'recovering {len(audio)} clips of {input_dir} by {method}, in {-(-len(audio) // batch_size)} batches of '
-          f'up to {batch_size}: {recipe.describe(method)}')
+    print(recipe.plan(method, len(audio), f'clips of {input_dir}', batch_size))
     generator = load_generator(generator_dir)
     network = load_inverse_mapping(inverse_path) if method != 'gradient' else None
     classifier = load_classifier(classifier_path) if recipe.needs_classifier and method != 'network' else None

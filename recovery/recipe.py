@@ -44,6 +44,11 @@ class Recipe:
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
 
+    def plan(self, method, clips, what, batch_size):
+        """The line a script prints before it recovers `clips` clips (`what`: 'clips of FOLDER') by `method`."""
+        return (f'recovering {clips} {what} by {method}, in {-(-clips // batch_size)} batches of up to {batch_size}: '
+                f'{self.describe(method)}')
+
     def describe(self, method):
         """One line on what recovering by `method` with this recipe will do."""
         start = {'network': "the network's z", 'gradient': 'a random z', 'hybrid': "the network's z"}[method]

@@ -168,7 +168,7 @@ def summarize(measures):
 def summarize_by_kind(measures):
     """{kind of clip: its summary}, one per kind the measures hold, in their order of first appearance."""
     kinds = measures['kind']
-    order = [k for i, k in enumerate(kinds) if k not in kinds[:i]]
+    order = dict.fromkeys(kinds)
     return {kind: summarize({k: v[kinds == kind] for k, v in measures.items()}) for kind in order}
 
 
