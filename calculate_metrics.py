@@ -48,6 +48,7 @@ from recovery.recover import recover
 from utils import metrics
 from utils.data import load_clips, normalize_level, split_files
 from utils.distribute import merge_shares, report_share, share_of, worker_split
+from utils.perturb import shift
 
 
 def validate(s):
@@ -87,11 +88,11 @@ def measure_share(*, synth, method, recipe, num_clips, data_dir, split, generato
     kind = 'synthesized' if synth else 'real'
     print(recipe.plan(method, len(originals), f'{kind} clips', batch_size))
     timing = Profile()
-    z = recover(originals, method, generator, network, recipe, classifier=classifier, batch_size=batch_size,
-                seed=seed, clip_ids=ids, profile=timing)
-    reconstructions = synthesize(generator, z, batch_size)
+    z, shifts = recover(originals, method, generator, network, recipe, classifier=classifier, batch_size=batch_size,
+                        seed=seed, clip_ids=ids, profile=timing)
+    reconstructions = shift(synthesize(generator, z, batch_size), shifts)  # laid over the originals
     measures = metrics.clip_measures(originals, reconstructions, classify(reconstructions), labels, z_true, z,
-                                     kinds=[kind] * len(originals))
+                                     kinds=[kind] * len(originals), shifts=shifts)
     if not synth:
         measures['original_probabilities'] = classify(originals)
     return measures, timing.total

@@ -5,9 +5,11 @@ network's z; both flags true). The start is refined by Gauss-Newton on the wavef
 z exactly when G can make the clip; clips it cannot fit (real speech) get L-BFGS on a perceptual
 loss instead (`recipe`, in recovery/recipe.py; `--config=paper_recovery` recovers as the paper did).
 Clips of any length, rate and channel count are read as 16 kHz mono and padded or cut to 16384
-samples. For each clip NAME it writes `NAME_reconstruction.wav`, `NAME_z.npy` and `NAME.png`
-(waveforms and spectrograms of the original and its reconstruction) into
-`{out_dir}/{input folder's name}/{method}/`, and there the run's metrics (`metrics.json`, `.md`),
+samples. Each clip is first placed where the generator makes its words (`--find_shift`): its
+reconstruction is G(z) moved by the shift found, laid over the original. For each clip NAME it writes
+`NAME_reconstruction.wav`, `NAME_z.npy` and `NAME.png` (waveforms and spectrograms of the original and
+its reconstruction) into `{out_dir}/{input folder's name}/{method}/`, with `clips.csv` (each clip's
+shift in samples, SNR and z file) and the run's metrics (`metrics.json`, `.md`),
 by kind of clip: a clip with its true z beside it (`NAME_z.npy`, as generate.py writes) is
 'synthesized' and its latent error is measured; the others are 'real'.
 
@@ -35,6 +37,7 @@ inverse_mapping = True         # start from the network's z (alone if gradient i
 gradient = True                # refine z (from random z if inverse_mapping is False)
 recipe = Recipe()              # how z is recovered (recovery/recipe.py); each field is a flag, e.g. --max_iter=100
 normalize = True               # scale clips peaking outside [0.2, 1] (G's range) to a peak of 0.95
+paper_rate = True              # read files of 16384 samples whose header says 16384 Hz as 16 kHz audio (the paper's outputs)
 batch_size = 32                # clips optimised together
 overwrite = False              # replace existing outputs
 num_workers = 0                # split the folder across workers (0: from TF_CONFIG, else 1)
@@ -52,9 +55,10 @@ from models.wavegan import synthesize
 from recovery.profile import Profile
 from recovery.recover import recover
 from utils import metrics
-from utils.audio import list_audio_files, save_npy, save_wav
+from utils.audio import list_audio_files, save_csv, save_npy, save_wav
 from utils.data import load_clips, normalize_level
-from utils.distribute import merge_shares, report_share, share_of, worker_split
+from utils.distribute import merge_shares, partial_name, report_share, share_of, worker_split
+from utils.perturb import shift
 from utils.plots import save_comparison
 
 
@@ -67,6 +71,11 @@ def output_stem(path, input_dir, run_dir):
     return os.path.join(run_dir, os.path.splitext(os.path.relpath(path, input_dir))[0].replace(os.sep, '__'))
 
 
+def clips_table_name(workers, worker_index):
+    """`clips.csv`, or each worker's own `clips.worker{k}of{n}.csv`."""
+    return 'clips.csv' if workers == 1 else partial_name('clips', workers, worker_index) + '.csv'
+
+
 def true_z(path):
     """The z saved beside a clip (`NAME_z.npy`) when G made it, else None."""
     beside = os.path.splitext(path)[0] + '_z.npy'
@@ -74,7 +83,8 @@ def true_z(path):
 
 
 def recover_folder(input_dir, run_dir, *, method, recipe, generator_dir, inverse_path, classifier_path,
-                   normalize=True, batch_size=32, overwrite=False, workers=1, worker_index=0, profile=False, seed=0):
+                   normalize=True, paper_rate=True, batch_size=32, overwrite=False, workers=1, worker_index=0,
+                   profile=False, seed=0):
     """Recover this worker's share of the clips in input_dir into run_dir (reconstruction, z and picture of
     each); return their per-clip measures (None if none was recovered), the seconds recovery took and
     the files refused, which are listed before any work starts."""
@@ -83,7 +93,7 @@ def recover_folder(input_dir, run_dir, *, method, recipe, generator_dir, inverse
     todo = [i for i in ids if overwrite or not os.path.isfile(output_stem(inputs[i], input_dir, run_dir) + '_z.npy')]
     if len(todo) < len(ids):
         print(f'{len(ids) - len(todo)} clips already recovered in {run_dir}/ (--overwrite=True to redo)')
-    audio, _, kept, refused = load_clips([inputs[i] for i in todo], desc='reading clips')
+    audio, _, kept, refused = load_clips([inputs[i] for i in todo], desc='reading clips', paper_rate=paper_rate)
     for failure in refused:
         print(f'refused {failure}')
     if not len(audio):
@@ -96,22 +106,28 @@ def recover_folder(input_dir, run_dir, *, method, recipe, generator_dir, inverse
     network = load_inverse_mapping(inverse_path) if method != 'gradient' else None
     classifier = load_classifier(classifier_path) if recipe.needs_classifier and method != 'network' else None
     timing = Profile()
-    z = recover(audio, method, generator, network, recipe, classifier=classifier, batch_size=batch_size, seed=seed,
-                clip_ids=ids, profile=timing)
+    z, shifts = recover(audio, method, generator, network, recipe, classifier=classifier, batch_size=batch_size,
+                        seed=seed, clip_ids=ids, profile=timing)
     if profile:
         print(f'where the time of {len(audio)} clips went ({method}):\n{timing.table(len(audio))}')
-    reconstructions = synthesize(generator, z, batch_size)  # the recovery's batches: a worker's share is whole ones
+    # in the recovery's batches (a worker's share is whole ones), laid over the originals
+    reconstructions = shift(synthesize(generator, z, batch_size), shifts)
     known = [true_z(path) for path in kept]
     kinds = ['synthesized' if k is not None else 'real' for k in known]
     z_true = np.array([np.full(z.shape[1], np.nan, np.float32) if k is None else k for k in known])
-    measures = metrics.clip_measures(audio, reconstructions, z_true=z_true, z=z, kinds=kinds)
+    measures = metrics.clip_measures(audio, reconstructions, z_true=z_true, z=z, kinds=kinds, shifts=shifts)
     measures['name'] = np.array([os.path.relpath(path, input_dir) for path in kept])
-    for path, original, clip_z, reconstruction, clip_snr in zip(kept, audio, z, reconstructions, measures['snr']):
+    rows = []
+    for path, original, clip_z, reconstruction, clip_snr, clip_shift in zip(kept, audio, z, reconstructions,
+                                                                             measures['snr'], shifts):
         stem = output_stem(path, input_dir, run_dir)
         save_wav(stem + '_reconstruction.wav', reconstruction)
         save_comparison(stem + '.png', original, reconstruction,
-                        f'{os.path.basename(path)}: {method}, SNR {clip_snr:.1f} dB')
+                        f'{os.path.basename(path)}: {method}, SNR {clip_snr:.1f} dB, shift {clip_shift} samples')
         save_npy(stem + '_z.npy', clip_z)
+        rows.append({'file': os.path.relpath(path, input_dir), 'shift': int(clip_shift),
+                     'snr_db': round(float(clip_snr), 2), 'z_file': os.path.basename(stem) + '_z.npy'})
+    save_csv(os.path.join(run_dir, clips_table_name(workers, worker_index)), rows)
     print(f'{len(kept)} clips recovered ({method}) into {run_dir}/')
     return measures, timing.total, refused
 
@@ -126,8 +142,8 @@ def main():
     workers, index = worker_split(num_workers, worker_index)
     measures, seconds, refused = recover_folder(
         input_dir, run_dir, method=method, recipe=recipe, generator_dir=generator_dir, inverse_path=inverse_path,
-        classifier_path=classifier_path, normalize=normalize, batch_size=batch_size, overwrite=overwrite,
-        workers=workers, worker_index=index, profile=profile, seed=seed)
+        classifier_path=classifier_path, normalize=normalize, paper_rate=paper_rate, batch_size=batch_size,
+        overwrite=overwrite, workers=workers, worker_index=index, profile=profile, seed=seed)
     if measures is not None:
         report_share(run_dir, 'metrics', header, measures, seconds, config, workers, index)
     if refused:

@@ -1,10 +1,12 @@
 """Recovery benchmark: every method, and the paper's recipe as a baseline, on synthesized and real clips.
 
 Synthesized set: `synth_clips` z drawn with a fixed seed and their audio G(z). Real set: FSDD's test
-takes (0-4 of every speaker), and any folder named by `extra_dir` (SC09's test set, say). Rows: random
-z, network alone (with and without its readout refinement), gradient-only, hybrid, hybrid_fast (hybrid
-cut to 2 Jacobians a clip, no restarts and 100 L-BFGS iterations), and the paper's recipe (hybrid with
-its loss, unbounded L-BFGS, 200 iterations). Every
+takes (0-4 of every speaker), and any folder named by `extra_dir` (SC09's test set, say). Real set at
+random onsets: the same takes with each word moved to a seeded random onset (`onset_rows` only). Rows:
+random z, network alone (with and without its readout refinement), gradient-only, hybrid,
+hybrid_no_shift (hybrid without the shift search), hybrid_fast (hybrid cut to 2 Jacobians a clip, no
+restarts and 100 L-BFGS iterations), and the paper's recipe (hybrid with its loss, unbounded L-BFGS,
+200 iterations). Every
 figure comes from the same run on the same machine; each row also says where its time went (seconds
 of each stage, generator passes per clip). Writes `{results_dir}/recovery.md` and `.json`.
 
@@ -33,28 +35,31 @@ classifier_path = 'classifier_checkpoint/classifier.keras'  # the classifier: ac
 data_dir = 'datasets/fsdd/recordings'  # FSDD recordings or SC09 root (see datasets/README.md)
 split = 'test'                 # FSDD: takes 0-4, 300 clips
 extra_dir = ''                 # another folder of real clips (labels from file or folder names)
-sets = 'synthesized,real'      # which sets to measure
+sets = 'synthesized,real,real_onsets'  # which sets to measure
 synth_clips = 200              # synthesized clips, z drawn with the seed
 real_clips = 0                 # real clips drawn from the split (0: every clip of it)
 official_meta = ''             # measure this official MetaGraph (d=64) with fresh weights instead of generator_dir
 readout_clips = 4000           # clips the linear readout is fitted on, with official_meta
 rows = 'random,network_unrefined,network,gradient,hybrid,hybrid_fast,paper'  # any of ROW_NAMES
+onset_rows = 'hybrid,hybrid_no_shift,paper'  # the rows of the set at random onsets
 recipe = Recipe()              # our recipe (recovery/recipe.py), each field a flag; the 'paper' row uses the paper's
 results_dir = 'logs/benchmarks'  # where recovery.md and .json go
 batch_size = 32                # clips optimised together
 seed = 0                       # of the synthesized clips' z and the real clips' choice
 # -----------------------------------------------------------------------------
 
-ROW_NAMES = ('random', 'network_unrefined', 'network', 'gradient', 'hybrid', 'hybrid_fast', 'paper')
+ROW_NAMES = ('random', 'network_unrefined', 'network', 'gradient', 'hybrid', 'hybrid_no_shift', 'hybrid_fast', 'paper')
+SETS = ('synthesized', 'real', 'real_onsets')
 
 
 def validate(s):
     from utils.flags import FlagError
-    unknown = set(s['rows'].split(',')) - set(ROW_NAMES)
-    if unknown:
-        raise FlagError(f'--rows: unknown rows {sorted(unknown)}; known: {",".join(ROW_NAMES)}')
-    if set(s['sets'].split(',')) - {'synthesized', 'real'}:
-        raise FlagError(f'--sets={s["sets"]}: expected synthesized, real or both')
+    for flag in ('rows', 'onset_rows'):
+        unknown = set(s[flag].split(',')) - set(ROW_NAMES)
+        if unknown:
+            raise FlagError(f'--{flag}: unknown rows {sorted(unknown)}; known: {",".join(ROW_NAMES)}')
+    if set(s['sets'].split(',')) - set(SETS):
+        raise FlagError(f'--sets={s["sets"]}: expected some of {",".join(SETS)}')
 
 
 import numpy as np
@@ -69,12 +74,14 @@ from utils.audio import list_audio_files, save_json, save_text
 from utils.data import load_clips, normalize_level, split_files
 from utils.flags import name_list
 from utils.metrics import accuracy, format_value, recovery_report
+from utils.perturb import random_onsets, shift
 
 
 def row_recipes(ours):
     """row -> (method, recipe): our recipe, its variants, and the paper's."""
     return {'random': ('random', ours), 'network_unrefined': ('network', ours.replace(refine_steps=0)),
             'network': ('network', ours), 'gradient': ('gradient', ours), 'hybrid': ('hybrid', ours),
+            'hybrid_no_shift': ('hybrid', ours.replace(find_shift=False)),
             'hybrid_fast': ('hybrid', ours.replace(gauss_newton_iterations=2, restarts=0, max_iter=100)),
             'paper': ('hybrid', PAPER)}
 
@@ -105,16 +112,16 @@ def accuracy_by_digit(probabilities, labels):
 
 
 def recover_with(method, recipe, audio):
-    """z for each clip by one row's method and recipe, and the Profile of where its time went."""
+    """z and shift for each clip by one row's method and recipe, and the Profile of where its time went."""
     profile = Profile()
     if method == 'random':
         started = time.perf_counter()
         z = random_z(len(audio), np.random.default_rng([seed, 2]))
         profile.total = time.perf_counter() - started
-        return z, profile
-    z = recover(audio, method, generator, network, recipe, classifier=classifier, batch_size=batch_size, seed=seed,
-                profile=profile)
-    return z, profile
+        return z, np.zeros(len(audio), int), profile
+    z, shifts = recover(audio, method, generator, network, recipe, classifier=classifier, batch_size=batch_size,
+                        seed=seed, profile=profile)
+    return z, shifts, profile
 
 
 def real_set(files, name):
@@ -131,12 +138,16 @@ def clip_sets():
     if 'synthesized' in sets:
         audio = synthesize(generator, z)
         yield 'synthesized', audio, np.argmax(classify(audio), axis=-1), z
-    if 'real' not in sets:
+    if 'real' not in sets and 'real_onsets' not in sets:
         return
     files = split_files(data_dir, split)
     if real_clips:
         files = [files[i] for i in sorted(rng.permutation(len(files))[:real_clips])]
-    yield real_set(files, f'real ({os.path.basename(os.path.normpath(data_dir))} {split})')
+    name, audio, labels, _ = real_set(files, f'real ({os.path.basename(os.path.normpath(data_dir))} {split})')
+    if 'real' in sets:
+        yield name, audio, labels, None
+    if 'real_onsets' in sets:
+        yield f'{name}, words at random onsets', random_onsets(audio, np.random.default_rng([seed, 3]))[0], labels, None
     if extra_dir:
         yield real_set(list_audio_files(extra_dir), f'real ({extra_dir})')
 
@@ -157,12 +168,12 @@ results, costs = [], []
 for set_name, audio, labels, z_true in clip_sets():
     original_accuracy = accuracy(classify(audio), labels)
     print(f'{set_name}: {len(audio)} clips, classifier accuracy on the originals {original_accuracy:.3f}')
-    for row in name_list(rows):
+    for row in name_list(onset_rows if 'random onsets' in set_name else rows):
         method, recipe = ROWS[row]
-        z, profile = recover_with(method, recipe, audio)
-        reconstructions = synthesize(generator, z)
+        z, shifts, profile = recover_with(method, recipe, audio)
+        reconstructions = shift(synthesize(generator, z), shifts)
         probabilities = classify(reconstructions)
-        report = recovery_report(audio, reconstructions, probabilities, labels, profile.total, z_true, z)
+        report = recovery_report(audio, reconstructions, probabilities, labels, profile.total, z_true, z, shifts)
         by_digit = accuracy_by_digit(probabilities, labels)
         results.append({'set': set_name, 'row': row, **report, 'accuracy on originals': original_accuracy,
                         'accuracy by digit': by_digit})

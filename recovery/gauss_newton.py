@@ -15,7 +15,7 @@ def fit_snr(target, loss):
 
 
 def gauss_newton(generator, target, z0, iterations, bounded=True, converged_snr=CONVERGED_SNR, patience=1,
-                 hopeless_snr=HOPELESS_SNR, chord_steps=0, restarts=0, damping=1e-7, profile=None, status=None):
+                 hopeless_snr=HOPELESS_SNR, chord_steps=0, restarts=0, damping=1e-7, mask=None, profile=None, status=None):
     """Levenberg-Marquardt from z0 on each clip's residual G(z) - x; returns (z, each clip's SNR in dB).
 
     The generator's Jacobian is ill-conditioned, which stalls first-order methods; a Gauss-Newton step
@@ -32,14 +32,16 @@ def gauss_newton(generator, target, z0, iterations, bounded=True, converged_snr=
     solved for all of them would leave the others where the held one would have moved). A clip left
     between hopeless_snr and converged_snr with coordinates at the bound (a local minimum of the bounded
     problem) starts again, up to `restarts` times, with those coordinates drawn anew inside the prior,
-    and keeps its best fit. `status`, if given, is called with a line saying how far it is.
+    and keeps its best fit. `status`, if given, is called with a line saying how far it is. A `mask` [N, 16384]
+    of 0 and 1 leaves out of the fit the samples where it is 0 (those a shifted clip does not hold).
     """
     profile = profile or Profile()
     settings = dict(iterations=iterations, bounded=bounded, converged_snr=converged_snr, patience=patience,
                     hopeless_snr=hopeless_snr, chord_steps=chord_steps, first_damping=damping, profile=profile,
                     status=status)
+    mask = np.ones_like(target) if mask is None else mask
     z = np.clip(z0, -1, 1) if bounded else z0.copy()
-    z, loss = levenberg_marquardt(generator, target, z, **settings)
+    z, loss = levenberg_marquardt(generator, target, z, mask=mask, **settings)
     for attempt in range(restarts if bounded else 0):
         snr = fit_snr(target, loss)
         stuck = np.flatnonzero((snr >= hopeless_snr) & (snr < converged_snr) & np.any(np.abs(z) >= 1, axis=1))
@@ -49,18 +51,18 @@ def gauss_newton(generator, target, z0, iterations, bounded=True, converged_snr=
         for row, clip in zip(start, stuck):  # each clip's own stream: the same draw whatever else is in the batch
             at_bound = np.abs(row) >= 1
             row[at_bound] = np.random.default_rng([attempt, int(clip)]).uniform(-1, 1, at_bound.sum())
-        again, again_loss = levenberg_marquardt(generator, target[stuck], start, **settings)
+        again, again_loss = levenberg_marquardt(generator, target[stuck], start, mask=mask[stuck], **settings)
         better = again_loss < loss[stuck]
         z[stuck[better]], loss[stuck[better]] = again[better], again_loss[better]
     return z, fit_snr(target, loss)
 
 
 def levenberg_marquardt(generator, target, z, iterations, bounded, converged_snr, patience, hopeless_snr, chord_steps,
-                        first_damping, profile, status=None):
+                        first_damping, mask, profile, status=None):
     """gauss_newton's iterations from z (inside the bounds): the z reached and each clip's squared error."""
     z = z.copy()
     with profile.stage('Gauss-Newton steps'):
-        residual = synthesize(generator, z, profile=profile).astype(np.float64) - target
+        residual = (synthesize(generator, z, profile=profile).astype(np.float64) - target) * mask
     loss = np.sum(residual ** 2, axis=1)
     damping = np.full(len(z), first_damping)
     identity = np.eye(LATENT_DIM)
@@ -82,6 +84,7 @@ def levenberg_marquardt(generator, target, z, iterations, bounded, converged_snr
             candidate = np.clip(candidate, -1, 1)
         candidate = candidate.astype(np.float32)
         new_residual = synthesize(generator, candidate, profile=profile).astype(np.float64) - target[clips]
+        new_residual *= mask[clips]
         new_loss = np.sum(new_residual ** 2, axis=1)
         better = new_loss < loss[clips]
         index = clips[better]
@@ -99,6 +102,7 @@ def levenberg_marquardt(generator, target, z, iterations, bounded, converged_snr
             break
         with profile.stage('Jacobians'):
             jac = generator.jacobian(z[active])
+            jac *= mask[active][:, :, None]
             profile.count('tangent', LATENT_DIM * len(active))
             profile.count('forward', len(active))
             jtj = np.matmul(jac.transpose(0, 2, 1), jac)  # in float64: the small directions matter

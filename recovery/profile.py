@@ -8,20 +8,25 @@ class Profile:
     per clip: forward (one clip's audio), tangent (one of the 100 directions a Jacobian pushes through the
     generator), backward (one clip's gradient)."""
 
-    STAGES = ('network', 'readout refinement', 'Jacobians', 'Gauss-Newton steps', 'L-BFGS')
+    STAGES = ('shift search', 'network', 'readout refinement', 'Jacobians', 'Gauss-Newton steps', 'L-BFGS')
 
     def __init__(self):
         self.seconds = dict.fromkeys(self.STAGES, 0.0)
         self.passes = dict.fromkeys(('forward', 'tangent', 'backward'), 0)
         self.total = 0.0
+        self.open = 0
 
     @contextlib.contextmanager
     def stage(self, name):
+        """Time spent inside counts to `name`; a stage inside another counts to the outer one alone."""
         started = time.perf_counter()
+        self.open += 1
         try:
             yield
         finally:
-            self.seconds[name] += time.perf_counter() - started
+            self.open -= 1
+            if not self.open:
+                self.seconds[name] += time.perf_counter() - started
 
     def count(self, kind, clips):
         self.passes[kind] += int(clips)

@@ -13,6 +13,7 @@ RECOVERY_LOSSES = ('perceptual', 'waveform', 'paper')
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
+    find_shift: bool = True             # first search the shift that places each clip where G makes its words (reported with z)
     refine_steps: int = 32              # steps z += K (x - G(z)) on the network's z, K its linear readout (paper: 0)
     gauss_newton_iterations: int = 12   # at most this many Jacobians a clip for Gauss-Newton on the waveform (0: L-BFGS only, as the paper)
     chord_steps: int = 8                # after each Jacobian, steps that reuse it (one generator call each, not 100)
@@ -54,12 +55,16 @@ class Recipe:
         start = {'network': "the network's z", 'gradient': 'a random z', 'hybrid': "the network's z"}[method]
         steps = [start + (f' refined by {self.refine_steps} readout steps' if method != 'gradient' and self.refine_steps
                           else '')]
+        if self.find_shift:
+            steps.insert(0, 'each clip placed where G fits it' if method != 'gradient'
+                         else "each clip's word moved to where G starts words")
         if method != 'network' and self.gauss_newton_iterations:
             steps.append(f'Gauss-Newton on the waveform (up to {self.gauss_newton_iterations} Jacobians a clip'
                          + (f', {self.restarts} restarts' if self.restarts else '') + ')')
             if self.max_iter:
                 steps.append(f'{self.max_iter} L-BFGS iterations on the {self.recovery_loss} loss for clips it leaves '
-                             f'under {self.fallback_snr:g} dB')
+                             f'under {self.fallback_snr:g} dB' + (', words it cannot approach moved to where G starts'
+                                                                  ' words' if self.find_shift else ''))
         elif method != 'network' and self.max_iter:
             steps.append(f'{self.max_iter} L-BFGS iterations on the {self.recovery_loss} loss')
         return ', then '.join(steps)

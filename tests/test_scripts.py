@@ -1,4 +1,5 @@
 """Each script runs end to end on a few FSDD clips with tiny models and writes what it promises."""
+import csv
 import glob
 import json
 import os
@@ -129,13 +130,14 @@ def test_latent_vector_recovery_inverts_a_folder(tiny_models, fsdd_small, tmp_pa
     Break: recovery/lbfgs.py: `        if status:` -> `        if False:`
     Break: latent_vector_recovery.py: `save_wav(stem + '_reconstruction.wav', reconstruction)` -> `save_wav(stem + '_reconstruction.wav', original)`
     Break: latent_vector_recovery.py: `save_npy(stem + '_z.npy', clip_z)` -> `save_npy(stem + '_z.npy', z[0])`
-    Break: latent_vector_recovery.py: `measures = metrics.clip_measures(audio, reconstructions, z_true=z_true, z=z, kinds=kinds)` -> `measures = metrics.clip_measures(audio, reconstructions[::-1], z_true=z_true, z=z, kinds=kinds)`
+    Break: latent_vector_recovery.py: `measures = metrics.clip_measures(audio, reconstructions, z_true=z_true, z=z, kinds=kinds, shifts=shifts)` -> `measures = metrics.clip_measures(audio, reconstructions[::-1], z_true=z_true, z=z, kinds=kinds, shifts=shifts)`
     """
     from models.tf1_loader import load_generator
     from utils.audio import load_audio
     from utils.data import normalize_level
     from utils.flags import PRESETS
     from utils.metrics import snr_db
+    from utils.perturb import shift
     inputs = tmp_path / 'in'
     inputs.mkdir()
     names = ('3_george_0', '8_jackson_0')
@@ -157,7 +159,9 @@ def test_latent_vector_recovery_inverts_a_folder(tiny_models, fsdd_small, tmp_pa
     generator = load_generator(tiny_models['generator_dir'])
     originals = normalize_level(np.stack([load_audio(str(inputs / (name + '.wav'))) for name in names]))
     z = np.stack([np.load(run_dir / f'{name}_z.npy') for name in names])
-    reconstructions = generator(z).numpy()
+    rows = list(csv.DictReader(open(run_dir / 'clips.csv')))
+    assert [row['file'] for row in rows] == [name + '.wav' for name in names]
+    reconstructions = shift(generator(z).numpy(), [int(row['shift']) for row in rows])  # laid over the originals
     for name, reconstruction in zip(names, reconstructions):
         np.testing.assert_allclose(load_audio(str(run_dir / f'{name}_reconstruction.wav')),
                                    np.clip(reconstruction, -1, 1), atol=2 / 32768)
@@ -233,6 +237,7 @@ def test_calculate_metrics_prints_and_writes_the_table(tiny_models, fsdd_small, 
     from models.wavegan import random_z, synthesize
     from recovery.recipe import Recipe
     from recovery.recover import recover
+    from utils.perturb import shift
     out = run_script('calculate_metrics.py', f'--synth={synth}', f'--data_dir={fsdd_small}',
                      f'--generator_dir={tiny_models["generator_dir"]}', f'--inverse_path={tiny_models["inverse_path"]}',
                      f'--classifier_path={tiny_models["classifier_path"]}', '--num_clips=4', '--max_iter=5',
@@ -254,9 +259,9 @@ def test_calculate_metrics_prints_and_writes_the_table(tiny_models, fsdd_small, 
         originals, labels, _, _ = load_clips([files[i] for i in sorted(rng.permutation(len(files))[:4])])
         originals = normalize_level(originals)
     recipe = Recipe(perceptual_layers='stem,stage1,stage2,pool', max_iter=5, gauss_newton_iterations=2)
-    z = recover(originals, 'hybrid', generator, load_inverse_mapping(tiny_models['inverse_path']), recipe,
-                classifier=classifier)
-    reconstructions = synthesize(generator, z)
+    z, shifts = recover(originals, 'hybrid', generator, load_inverse_mapping(tiny_models['inverse_path']), recipe,
+                        classifier=classifier)
+    reconstructions = shift(synthesize(generator, z), shifts)
     assert results['clips'] == 4
     assert results['SNR dB (median)'] == pytest.approx(float(np.median(metrics.snr_db(originals, reconstructions))),
                                                        rel=1e-4)
@@ -315,6 +320,26 @@ def test_train_and_classifier_resume_from_their_last_epoch(tiny_models, fsdd_sma
     assert other_shape.returncode != 0 and 'holds a model of another shape' in other_shape.stderr
 
 
+def test_the_classifier_trains_on_augmented_clips_and_reports_words_at_random_onsets(fsdd_small, tmp_path):
+    """With augment on, the classifier's training batches are changed clips (its weights after one epoch differ from
+    a run on the clips as they are, the same seed otherwise), and the script reports test accuracy with the words
+    at random onsets.
+    Break: train_sc09_classifier.py: `audio = augmented(x_train[batch], rng, speed=speed_change) if augment else x_train[batch]` -> `audio = x_train[batch]`
+    Break: train_sc09_classifier.py: `    print(f'test accuracy ({test_split}, words at random onsets): {accuracy_of(best, at_random_onsets(x_test), y_test):.4f}')` -> `    pass`
+    """
+    import keras
+    import models.resnet  # noqa: F401  (registers the layers the saved models hold)
+    weights = {}
+    for augment in (True, False):
+        folder = tmp_path / f'classifier_{augment}'
+        out = run_script('train_sc09_classifier.py', f'--data_dir={fsdd_small}', f'--classifier_dir={folder}',
+                         f'--log_dir={tmp_path}/logs_{augment}', '--classifier_epochs=1', '--resnet_widths=4,8',
+                         '--resnet_blocks=1,1', '--batch_size=8', f'--augment={augment}').stdout
+        assert 'test accuracy (test, words at random onsets): ' in out
+        weights[augment] = [w.numpy() for w in keras.models.load_model(folder / 'last.keras').weights]
+    assert any(np.abs(a - b).max() > 1e-4 for a, b in zip(weights[True], weights[False]))
+
+
 def test_missing_models_and_layers_are_refused_in_one_line(tiny_models, fsdd_small, tmp_path):
     """A missing checkpoint folder, a perceptual layer the classifier lacks, and a classifier given as the inverse
     mapping: each stops the script with one line, no traceback.
@@ -337,7 +362,7 @@ def test_missing_models_and_layers_are_refused_in_one_line(tiny_models, fsdd_sma
 
 
 def test_recovery_benchmark_writes_every_row(tiny_models, tmp_path):
-    """Every row of both sets, each with its own recipe: random z scores a latent MSE near 2/3 (two independent
+    """Every row of the three sets (the onset set's rows its own), each with its own recipe: random z scores a latent MSE near 2/3 (two independent
     uniform vectors), the network beats it, the best row comes ten times closer to the true z, and the paper's
     and the fast rows differ from hybrid; the share exact agrees with the percentiles, and each row's cost
     counts its generator passes (none of a Jacobian's for the network, one backward per forward for L-BFGS).
@@ -353,7 +378,9 @@ def test_recovery_benchmark_writes_every_row(tiny_models, tmp_path):
                '--gauss_newton_iterations=1', f'--results_dir={tmp_path}', *TINY_RECOVERY)
     results = json.load(open(tmp_path / 'recovery.json'))['results']
     rows = ('random', 'network_unrefined', 'network', 'gradient', 'hybrid', 'hybrid_fast', 'paper')
-    assert [(r['set'].split()[0], r['row']) for r in results] == [(s, r) for s in ('synthesized', 'real') for r in rows]
+    onset_rows = ('hybrid', 'hybrid_no_shift', 'paper')
+    assert [(r['set'].split()[0], 'onsets' in r['set'], r['row']) for r in results] == (
+        [(s, False, r) for s in ('synthesized', 'real') for r in rows] + [('real', True, r) for r in onset_rows])
     assert all(r['clips'] == 3 and (r['STOI'] is None or -1 <= r['STOI'] <= 1) for r in results)
     assert all(0 <= a <= 1 for r in results for a in r['accuracy by digit'].values())
     synthesized = {r['row']: r for r in results if r['set'] == 'synthesized'}

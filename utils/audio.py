@@ -1,4 +1,6 @@
 """Audio in and out: any file soundfile reads -> 16 kHz mono float32 of 16384 samples, and back."""
+import csv
+import io
 import json
 import os
 import re
@@ -15,6 +17,7 @@ CLIP_LENGTH = 16384   # WaveGAN's output length (1.024 s at 16 kHz)
 AUDIO_EXTENSIONS = ('.wav', '.flac', '.ogg', '.mp3', '.aiff', '.aif')
 MIN_SECONDS = 0.1     # shorter clips are refused
 SILENCE_PEAK = 1e-4   # clips with no sample above this are refused as silent
+PAPER_RATE = 16384    # the rate the paper's code wrote in the header of its 16 kHz clips of 16384 samples
 
 
 class AudioError(UserError):
@@ -66,13 +69,21 @@ def read_audio(path):
     return audio, rate
 
 
-def load_audio(path, sample_rate=SAMPLE_RATE, length=CLIP_LENGTH):
+def is_paper_style(rate, samples):
+    """Whether a file is one the paper's code wrote: 16384 samples of 16 kHz audio, its header saying 16384 Hz."""
+    return rate == PAPER_RATE and samples == CLIP_LENGTH
+
+
+def load_audio(path, sample_rate=SAMPLE_RATE, length=CLIP_LENGTH, paper_rate=True):
     """Read a clip as mono float32 at `sample_rate`, fitted to `length` samples (see fit_length).
 
     Channels are averaged; samples keep their level (float files may exceed [-1, 1]). Clips under
-    MIN_SECONDS or with no sound above SILENCE_PEAK are refused: no spoken digit fits in them.
+    MIN_SECONDS or with no sound above SILENCE_PEAK are refused: no spoken digit fits in them. With
+    paper_rate, a paper-style file (see is_paper_style) is read as the 16 kHz audio it holds, not resampled.
     """
     audio, rate = read_audio(path)
+    if paper_rate and is_paper_style(rate, len(audio)):
+        rate = SAMPLE_RATE
     if len(audio) < MIN_SECONDS * rate:
         raise AudioError(f'{path}: lasts {len(audio) / rate:.3f} s, under the {MIN_SECONDS} s a spoken digit needs')
     if np.abs(audio).max() < SILENCE_PEAK:
@@ -109,6 +120,16 @@ def save_text(path, text):
 
 def save_json(path, data):
     save_text(path, json.dumps(data, indent=2))
+
+
+def save_csv(path, rows):
+    """A list of dicts with the same keys as a CSV table, a header line first."""
+    text = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator='\n')
+        writer.writeheader()
+        writer.writerows(rows)
+    save_text(path, text.getvalue())
 
 
 def save_npy(path, array):

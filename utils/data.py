@@ -5,7 +5,9 @@ import re
 import numpy as np
 from tqdm import tqdm
 
-from utils.audio import AudioError, list_audio_files, load_audio
+import soundfile as sf
+
+from utils.audio import AudioError, is_paper_style, list_audio_files, load_audio
 
 DIGITS = ('Zero', 'One', 'Two', 'Three', 'Four', 'Five', 'Six', 'Seven', 'Eight', 'Nine')
 FSDD_NAME = re.compile(r'^(\d)_([A-Za-z]+)_(\d+)\.wav$')
@@ -52,17 +54,23 @@ def split_files(data_dir, split, exclude_speakers=(), only_speakers=()):
     return files
 
 
-def load_clips(files, desc='loading clips'):
-    """Load clips into one array; returns (audio [N, 16384], labels [N], kept files, failures)."""
+def load_clips(files, desc='loading clips', paper_rate=True):
+    """Load clips into one array; returns (audio [N, 16384], labels [N], kept files, failures). Paper-style
+    files (16384 samples, 16384 Hz in the header) are read as 16 kHz audio with paper_rate, and a line says so."""
     clips, labels, kept, failures = [], [], [], []
     for f in tqdm(files, desc=desc, leave=False):
         try:
-            clips.append(load_audio(f))
+            clips.append(load_audio(f, paper_rate=paper_rate))
         except AudioError as e:
             failures.append(str(e))
             continue
         labels.append(label_of(f))
         kept.append(f)
+    paper_style = [f for f in kept if paper_rate and is_paper_style(sf.info(f).samplerate, sf.info(f).frames)]
+    if paper_style:
+        which = paper_style[0] if len(paper_style) == 1 else f'{len(paper_style)} clips, {paper_style[0]} first'
+        print(f'{which}: 16384 samples with 16384 Hz in the header, read as 16 kHz audio as the paper wrote it '
+              f'(--paper_rate=False resamples from 16384 Hz)')
     labels = np.array([-1 if l is None else l for l in labels], np.int32)
     return np.stack(clips) if clips else np.zeros((0, 16384), np.float32), labels, kept, failures
 

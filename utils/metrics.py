@@ -117,18 +117,21 @@ def stoi(original, reconstruction, sample_rate=16000):
     return np.where(scores == 1e-5, np.nan, scores)
 
 
-PERCENTAGES = ('clips exact', 'clips above 30 dB', 'classifier accuracy', 'accuracy on originals')
+PERCENTAGES = ('clips exact', 'clips above 30 dB', 'classifier accuracy', 'accuracy on originals', 'clips moved')
 
 
-def clip_measures(originals, reconstructions, probabilities=None, labels=None, z_true=None, z=None, kinds=None):
+def clip_measures(originals, reconstructions, probabilities=None, labels=None, z_true=None, z=None, kinds=None,
+                  shifts=None):
     """Per-clip measures of a recovery, as arrays: those a table is made of (see summarize), so that the
     measures of several workers' shares can be concatenated and summarized as one run. A row of z_true
     that is NaN (no true z known for that clip) gives a NaN latent MSE; `kinds` names each clip's kind
-    ('synthesized', 'real') for a table by kind."""
+    ('synthesized', 'real') for a table by kind; `shifts` the samples each reconstruction was moved by."""
     measures = {'audio_mse': audio_mse(originals, reconstructions), 'snr': snr_db(originals, reconstructions),
                 'ssim': spectrogram_ssim(originals, reconstructions),
                 'lsd': log_spectral_distance(originals, reconstructions), 'stoi': stoi(originals, reconstructions),
                 'kind': np.array(['clips'] * len(originals) if kinds is None else list(kinds), str)}
+    if shifts is not None:
+        measures['shift'] = np.asarray(shifts)
     if z_true is not None:
         measures['latent_mse'] = latent_mse(np.asarray(z_true, np.float64), z)
     if probabilities is not None:
@@ -162,6 +165,8 @@ def summarize(measures):
         'accuracy on originals': (accuracy(measures['original_probabilities'], measures['labels'])
                                   if 'original_probabilities' in measures else None),
         'inception score': inception_score(probabilities) if probabilities is not None else None,
+        'clips moved': float(np.mean(measures['shift'] != 0)) if 'shift' in measures else None,
+        'shift (median, samples)': float(np.median(measures['shift'])) if 'shift' in measures else None,
     }
 
 
@@ -172,10 +177,10 @@ def summarize_by_kind(measures):
     return {kind: summarize({k: v[kinds == kind] for k, v in measures.items()}) for kind in order}
 
 
-def recovery_report(originals, reconstructions, probabilities, labels, seconds, z_true=None, z=None):
+def recovery_report(originals, reconstructions, probabilities, labels, seconds, z_true=None, z=None, shifts=None):
     """Every recovery metric of one method on one set of clips, and its time, as a dict (None: not known)."""
     clips = len(originals)
-    return {**summarize(clip_measures(originals, reconstructions, probabilities, labels, z_true, z)),
+    return {**summarize(clip_measures(originals, reconstructions, probabilities, labels, z_true, z, shifts=shifts)),
             'seconds per clip': seconds / clips, 'clips per second': clips / max(seconds, 1e-9)}
 
 

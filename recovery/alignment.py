@@ -1,0 +1,107 @@
+"""Where the word is: the shift that places a clip where the generator makes its words, found before recovery.
+
+A clip's `shift` s says that the clip is G(z) moved s samples later: recovery fits G(z) to
+`place(clip, s)` (the clip moved s samples earlier) over the samples that came from inside the clip,
+and `shift(G(z), s)` lays the reconstruction back over the original.
+"""
+import numpy as np
+
+from models.wavegan import random_z, synthesize
+from recovery.gauss_newton import fit_snr, gauss_newton
+from recovery.network_start import predict_z, refine_with_readout
+from utils.perturb import HOP, shift, word_onset
+
+PERIOD = 1024       # WaveGAN upsamples 16 frames of 1024 samples: shifts by multiples of this look alike to it
+SHORTLIST = 8       # shifts whose readout z looks most like the prior's and that G then judges
+CLEAR_MARGIN = 6.0  # dB: refined fits closer than this do not tell shifts apart
+DECISIVE_SNR = 30.0  # dB: a refined fit this good does
+JUDGE_ITERATIONS = 2  # Gauss-Newton steps that tell apart two shifts the refined fits do not
+LOCAL_SHIFTS = 512  # shifts up to this many samples either way are always candidates (a clip moved a little)
+ONSET_CLIPS = 256   # random G(z) whose words show where the generator puts its words
+
+
+def generator_onsets(generator, clips=ONSET_CLIPS, seed=0):
+    """Word onsets (samples) of `clips` random G(z), sorted: where this generator starts its words."""
+    return np.sort(word_onset(synthesize(generator, random_z(clips, np.random.default_rng(seed)))))
+
+
+def place(clips, shifts):
+    """(clips moved `shifts` samples earlier, and 1 where a sample came from inside the clip, else 0)."""
+    return shift(clips, -np.asarray(shifts)), shift(np.ones_like(clips), -np.asarray(shifts))
+
+
+def typical_shifts(clips, onsets):
+    """Shifts that start each clip's word where the generator starts its words most often (their median)."""
+    return word_onset(clips) - int(np.median(onsets))
+
+
+def readout_z_at_every_shift(kernel, bias, clip):
+    """[2T, 100]: row s (mod 2T) is the readout's z of place(clip, s), all shifts at once by FFT."""
+    length = 2 * len(clip)
+    spectra = np.fft.rfft(kernel.T, length)
+    return np.fft.irfft(np.fft.rfft(clip, length)[None] * np.conj(spectra), length).T + bias
+
+
+def unlike_the_prior(z):
+    """Kolmogorov-Smirnov distance of each row's |z| from |z| under WaveGAN's prior (uniform in [0, 1])."""
+    quantiles = (np.arange(z.shape[-1]) + 0.5) / z.shape[-1]
+    return np.abs(np.sort(np.abs(z), axis=-1) - quantiles).max(axis=-1)
+
+
+def best_fitted(generator, clip, shifts, z_all, profile=None):
+    """Of `shifts`, the one at which G(the readout's z, inside the prior) fits the placed clip best."""
+    placed, inside = place(np.repeat(clip[None], len(shifts), 0), shifts)
+    z = np.clip(z_all[shifts % len(z_all)], -1, 1).astype(np.float32)
+    fitted = synthesize(generator, z, profile=profile) * inside
+    return shifts[np.argmin(np.sum((fitted - placed) ** 2, axis=1) / (np.sum(placed ** 2, axis=1) + 1e-12))]
+
+
+def search_shifts(network, generator, clips, onsets, *, refine_steps, bounded=True, profile=None):
+    """The shift of each clip [N, 16384] that G fits best, and the network's z there and refined through its
+    readout: (shifts [N], start [N, 100], refined [N, 100]).
+
+    Candidates move the clip's word onset to where the generator starts words (`onsets`, from
+    generator_onsets) or the clip by at most LOCAL_SHIFTS samples. The readout's z at every candidate
+    comes from one FFT correlation; of the SHORTLIST whose z looks most like a draw of the prior, the one
+    whose G(z) fits its placed clip best is right up to a multiple of PERIOD. Of those multiples, the one
+    whose refined z fits its placed clip best is kept, unless the clip as it is fits within CLEAR_MARGIN dB
+    of it (most clips are not moved at all); when the next best fits that close too, and neither is
+    DECISIVE_SNR dB, the two are told apart by JUDGE_ITERATIONS Gauss-Newton steps.
+    For a clip G made and then moved, that is its true shift; for other clips it is no guide (see recover).
+    """
+    kernel, bias = network.get_layer('linear_readout').get_weights()
+    latest = int(onsets[-1]) + HOP
+    owner, lags = [], []
+    for i, (clip, onset) in enumerate(zip(clips, word_onset(clips))):
+        z_all = readout_z_at_every_shift(kernel, bias, clip)
+        candidates = np.unique(np.concatenate([np.arange(onset - latest, onset + HOP + 1),
+                                               np.arange(-LOCAL_SHIFTS, LOCAL_SHIFTS + 1)]))
+        candidates = candidates[np.abs(candidates) < len(clip)]
+        plausible = candidates[np.argsort(unlike_the_prior(z_all[candidates % len(z_all)]), kind='stable')]
+        best = best_fitted(generator, clip, plausible[:SHORTLIST], z_all, profile)
+        alike = best + PERIOD * np.arange(-(len(clip) // PERIOD), len(clip) // PERIOD + 1)
+        alike = np.union1d(alike[np.isin(alike, candidates)], [0])
+        owner += [i] * len(alike)
+        lags += list(alike)
+    owner, lags = np.array(owner), np.array(lags)
+    placed, inside = place(clips[owner], lags)
+    start = predict_z(network, placed)
+    if bounded:
+        start = np.clip(start, -1, 1)
+    refined = refine_with_readout(network, generator, placed, start, refine_steps, bounded, profile, mask=inside)
+    snr = fit_snr(placed, np.sum((synthesize(generator, refined, profile=profile) * inside - placed) ** 2, axis=1))
+    chosen = np.zeros(len(clips), int)
+    undecided = []
+    for i in range(len(clips)):
+        mine = np.flatnonzero(owner == i)
+        ranked, unmoved = mine[np.argsort(-snr[mine], kind='stable')], mine[lags[mine] == 0][0]
+        chosen[i] = unmoved if snr[unmoved] >= snr[ranked[0]] - CLEAR_MARGIN else ranked[0]
+        if chosen[i] != unmoved and snr[ranked[1]] >= snr[ranked[0]] - CLEAR_MARGIN and snr[ranked[0]] < DECISIVE_SNR:
+            undecided.append(ranked[:2])
+    if undecided:  # the two best fits of each, a few Gauss-Newton steps each (in one batch), tell them apart
+        pairs = np.concatenate(undecided)
+        _, fitted = gauss_newton(generator, placed[pairs], refined[pairs], JUDGE_ITERATIONS, bounded, chord_steps=8,
+                                 mask=inside[pairs], profile=profile)
+        pairs, fitted = pairs.reshape(-1, 2), fitted.reshape(-1, 2)
+        chosen[owner[pairs[:, 0]]] = pairs[np.arange(len(pairs)), fitted.argmax(axis=1)]
+    return lags[chosen], start[chosen], refined[chosen]
