@@ -8,7 +8,7 @@ import numpy as np
 
 from models.wavegan import random_z, synthesize
 from recovery.gauss_newton import fit_snr, gauss_newton
-from recovery.network_start import predict_z, refine_with_readout
+from recovery.network_start import network_start
 from utils.perturb import HOP, shift, word_onset
 
 PERIOD = 1024       # WaveGAN upsamples 16 frames of 1024 samples: shifts by multiples of this look alike to it
@@ -85,10 +85,7 @@ def search_shifts(network, generator, clips, onsets, *, refine_steps, bounded=Tr
         lags += list(alike)
     owner, lags = np.array(owner), np.array(lags)
     placed, inside = place(clips[owner], lags)
-    start = predict_z(network, placed)
-    if bounded:
-        start = np.clip(start, -1, 1)
-    refined = refine_with_readout(network, generator, placed, start, refine_steps, bounded, profile, mask=inside)
+    start, refined = network_start(network, generator, placed, refine_steps, bounded, profile, mask=inside)
     snr = fit_snr(placed, np.sum((synthesize(generator, refined, profile=profile) * inside - placed) ** 2, axis=1))
     chosen = np.zeros(len(clips), int)
     undecided = []

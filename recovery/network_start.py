@@ -3,6 +3,7 @@ import numpy as np
 
 from models.resnet import predict
 from models.wavegan import synthesize
+from recovery.profile import Profile
 
 
 def predict_z(network, audio):
@@ -37,3 +38,16 @@ def refine_with_readout(network, generator, audio, z, steps, bounded=True, profi
     worse = np.sum(residual ** 2, axis=1) > first_error
     refined[worse] = z[worse]
     return refined.astype(np.float32)
+
+
+def network_start(network, generator, clips, refine_steps, bounded=True, profile=None, mask=None):
+    """The network's z of each clip (inside the prior when recovery is bounded, as projecting onto it never
+    moves z away from a true z), and that z refined through the network's readout (see refine_with_readout)."""
+    profile = profile or Profile()
+    with profile.stage('network'):
+        start = predict_z(network, clips)
+    if bounded:
+        start = np.clip(start, -1, 1)
+    with profile.stage('readout refinement'):
+        refined = refine_with_readout(network, generator, clips, start, refine_steps, bounded, profile, mask=mask)
+    return start, refined

@@ -9,7 +9,7 @@ from recovery.alignment import generator_onsets, place, search_shifts, typical_s
 from recovery.gauss_newton import CONVERGED_SNR, HOPELESS_SNR, gauss_newton
 from recovery.lbfgs import lbfgs
 from recovery.losses import recovery_objective
-from recovery.network_start import has_readout, predict_z, refine_with_readout
+from recovery.network_start import has_readout, network_start, refine_with_readout
 from recovery.profile import Profile
 from recovery.recipe import METHODS
 from utils.metrics import snr_db
@@ -48,12 +48,12 @@ def recover(audio, method, generator, network, recipe, *, classifier=None, batch
     if recipe.find_shift:
         with profile.stage('shift search'):
             onsets = generator_onsets(generator)
+    searched = recipe.find_shift and method != 'gradient' and has_readout(network)
     progress = tqdm(total=len(audio), desc=desc or f'recovering ({method})', unit='clip', leave=False)
     status = status_line(progress)
     for first in range(0, len(audio), batch_size):
         batch = slice(first, first + batch_size)
         clips = audio[batch]
-        searched = recipe.find_shift and method != 'gradient' and has_readout(network)
         if searched:
             with profile.stage('shift search'):
                 shifts[batch], start, z_batch = search_shifts(network, generator, clips, onsets,
@@ -66,7 +66,8 @@ def recover(audio, method, generator, network, recipe, *, classifier=None, batch
             start = np.array([random_z(1, np.random.default_rng([seed, i]))[0] for i in ids[batch]])
             z_batch = start.copy()
         elif not searched:
-            start, z_batch = network_start(network, generator, placed, inside, recipe, profile)
+            start, z_batch = network_start(network, generator, placed, recipe.refine_steps, recipe.lbfgs_bounded,
+                                           profile, mask=inside)
         if method != 'network' and recipe.gauss_newton_iterations:
             z_batch, snr = gauss_newton(generator, placed, z_batch, recipe.gauss_newton_iterations,
                                         recipe.lbfgs_bounded, chord_steps=recipe.chord_steps, restarts=recipe.restarts,
@@ -75,16 +76,16 @@ def recover(audio, method, generator, network, recipe, *, classifier=None, batch
                 z_batch, snr = start_again_from_earlier_starts(network, generator, placed, inside, start, z_batch, snr,
                                                                recipe, profile, status)
             unfit = snr < recipe.fallback_snr
+            speech = unfit & (snr < HOPELESS_SNR)
         else:  # the network's z is kept where the search placed the clip; other methods have no exact fit
-            unfit = np.full(len(clips), method != 'network')
-        speech = unfit & (snr < HOPELESS_SNR) if method != 'network' and recipe.gauss_newton_iterations else unfit
+            unfit = speech = np.full(len(clips), method != 'network')
         if recipe.find_shift and speech.any():  # no z comes near them where the search put them: where G's words start
             moved = np.flatnonzero(speech)
             shifts[first + moved] = typical_shifts(clips[moved], onsets)
             placed[moved], inside[moved] = place(clips[moved], shifts[first + moved])
             if method != 'gradient':
-                start[moved], z_batch[moved] = network_start(network, generator, placed[moved], inside[moved], recipe,
-                                                             profile)
+                start[moved], z_batch[moved] = network_start(network, generator, placed[moved], recipe.refine_steps,
+                                                             recipe.lbfgs_bounded, profile, mask=inside[moved])
         if method != 'network' and unfit.any() and recipe.max_iter:
             with profile.stage('L-BFGS'):
                 z_batch[unfit] = lbfgs(generator, loss_fn, placed[unfit], start[unfit], recipe.max_iter,
@@ -94,19 +95,6 @@ def recover(audio, method, generator, network, recipe, *, classifier=None, batch
     progress.close()
     profile.total += time.perf_counter() - started
     return z, shifts
-
-
-def network_start(network, generator, clips, inside, recipe, profile):
-    """The network's z of each clip (inside the prior when recovery is bounded, as projecting onto it never
-    moves z away from a true z), and that z refined through the network's readout."""
-    with profile.stage('network'):
-        start = predict_z(network, clips)
-    if recipe.lbfgs_bounded:
-        start = np.clip(start, -1, 1)
-    with profile.stage('readout refinement'):
-        refined = refine_with_readout(network, generator, clips, start, recipe.refine_steps, recipe.lbfgs_bounded,
-                                      profile, mask=inside)
-    return start, refined
 
 
 def status_line(progress, every=1.0):

@@ -286,7 +286,7 @@ def test_readout_refinement_lowers_the_network_latent_error(tmp_path):
     cannot make is fitted worse than from its start; a network without a readout keeps its z.
     Break: recovery/network_start.py: `refined = refined + residual @ kernel` -> `refined = refined + 0 * residual @ kernel`
     Break: recovery/network_start.py: `refined[worse] = z[worse]` -> `refined[worse] = refined[worse]`
-    Break: recovery/recover.py: `refined = refine_with_readout(network, generator, clips, start, recipe.refine_steps, recipe.lbfgs_bounded,` -> `refined = refine_with_readout(network, generator, clips, start, 0, recipe.lbfgs_bounded,`
+    Break: recovery/network_start.py: `refined = refine_with_readout(network, generator, clips, start, refine_steps, bounded, profile, mask=mask)` -> `refined = refine_with_readout(network, generator, clips, start, 0, bounded, profile, mask=mask)`
     """
     generator, network = tiny_generator_and_network(tmp_path)
     z_true = random_z(16, np.random.default_rng(3))
@@ -368,7 +368,6 @@ def test_a_batch_is_recovered_alike_whatever_else_the_run_holds(tmp_path, method
     """Recovering five clips in batches of two gives each batch, bit for bit, what recovering that batch alone
     gives, even when the generator's and the network's rounding depends on how many clips they see at once:
     what lets a split run equal one run on any machine.
-    Break: recovery/recover.py: `start = predict_z(network, clips)` -> `start = predict_z(network, audio)[batch]`
     Break: recovery/recover.py: `shifts[batch], start, z_batch = search_shifts(network, generator, clips, onsets,` -> `shifts[batch], start, z_batch = (lambda *a, **k: [v[batch] for v in search_shifts(network, generator, audio, onsets, **k)])(network, generator, clips, onsets,`
     """
     generator, network = tiny_generator_and_network(tmp_path)

@@ -74,6 +74,12 @@ def is_paper_style(rate, samples):
     return rate == PAPER_RATE and samples == CLIP_LENGTH
 
 
+def is_paper_style_file(path):
+    """is_paper_style of a readable file, from its header alone."""
+    info = sf.info(path)
+    return is_paper_style(info.samplerate, info.frames)
+
+
 def load_audio(path, sample_rate=SAMPLE_RATE, length=CLIP_LENGTH, paper_rate=True):
     """Read a clip as mono float32 at `sample_rate`, fitted to `length` samples (see fit_length).
 

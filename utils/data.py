@@ -5,9 +5,7 @@ import re
 import numpy as np
 from tqdm import tqdm
 
-import soundfile as sf
-
-from utils.audio import AudioError, is_paper_style, list_audio_files, load_audio
+from utils.audio import AudioError, is_paper_style_file, list_audio_files, load_audio
 
 DIGITS = ('Zero', 'One', 'Two', 'Three', 'Four', 'Five', 'Six', 'Seven', 'Eight', 'Nine')
 FSDD_NAME = re.compile(r'^(\d)_([A-Za-z]+)_(\d+)\.wav$')
@@ -66,7 +64,7 @@ def load_clips(files, desc='loading clips', paper_rate=True):
             continue
         labels.append(label_of(f))
         kept.append(f)
-    paper_style = [f for f in kept if paper_rate and is_paper_style(sf.info(f).samplerate, sf.info(f).frames)]
+    paper_style = [f for f in kept if paper_rate and is_paper_style_file(f)]
     if paper_style:
         which = paper_style[0] if len(paper_style) == 1 else f'{len(paper_style)} clips, {paper_style[0]} first'
         print(f'{which}: 16384 samples with 16384 Hz in the header, read as 16 kHz audio as the paper wrote it '
