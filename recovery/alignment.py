@@ -56,17 +56,19 @@ def best_fitted(generator, clip, shifts, z_all, profile=None):
     return shifts[np.argmin(np.sum((fitted - placed) ** 2, axis=1) / (np.sum(placed ** 2, axis=1) + 1e-12))]
 
 
-def search_shifts(network, generator, clips, onsets, *, refine_steps, bounded=True, profile=None):
+def search_shifts(network, generator, clips, onsets, *, refine_steps, bounded=True, shortlist=SHORTLIST,
+                  margin=CLEAR_MARGIN, largest=None, judge=True, profile=None):
     """The shift of each clip [N, 16384] that G fits best, and the network's z there and refined through its
     readout: (shifts [N], start [N, 100], refined [N, 100]).
 
     Candidates move the clip's word onset to where the generator starts words (`onsets`, from
-    generator_onsets) or the clip by at most LOCAL_SHIFTS samples. The readout's z at every candidate
+    generator_onsets) or the clip by at most LOCAL_SHIFTS samples (with `largest`, only shifts of at most
+    that many samples either way are candidates). The readout's z at every candidate
     comes from one FFT correlation; of the SHORTLIST whose z looks most like a draw of the prior, the one
     whose G(z) fits its placed clip best is right up to a multiple of PERIOD. Of those multiples, the one
     whose refined z fits its placed clip best is kept, unless the clip as it is fits within CLEAR_MARGIN dB
     of it (most clips are not moved at all); when the next best fits that close too, and neither is
-    DECISIVE_SNR dB, the two are told apart by JUDGE_ITERATIONS Gauss-Newton steps.
+    DECISIVE_SNR dB, the two are told apart by JUDGE_ITERATIONS Gauss-Newton steps (unless not `judge`).
     For a clip G made and then moved, that is its true shift; for other clips it is no guide (see recover).
     """
     kernel, bias = network.get_layer('linear_readout').get_weights()
@@ -76,9 +78,9 @@ def search_shifts(network, generator, clips, onsets, *, refine_steps, bounded=Tr
         z_all = readout_z_at_every_shift(kernel, bias, clip)
         candidates = np.unique(np.concatenate([np.arange(onset - latest, onset + HOP + 1),
                                                np.arange(-LOCAL_SHIFTS, LOCAL_SHIFTS + 1)]))
-        candidates = candidates[np.abs(candidates) < len(clip)]
+        candidates = candidates[np.abs(candidates) <= min(len(clip) - 1, len(clip) if largest is None else largest)]
         plausible = candidates[np.argsort(unlike_the_prior(z_all[candidates % len(z_all)]), kind='stable')]
-        best = best_fitted(generator, clip, plausible[:SHORTLIST], z_all, profile)
+        best = best_fitted(generator, clip, plausible[:shortlist], z_all, profile)
         alike = best + PERIOD * np.arange(-(len(clip) // PERIOD), len(clip) // PERIOD + 1)
         alike = np.union1d(alike[np.isin(alike, candidates)], [0])
         owner += [i] * len(alike)
@@ -92,10 +94,10 @@ def search_shifts(network, generator, clips, onsets, *, refine_steps, bounded=Tr
     for i in range(len(clips)):
         mine = np.flatnonzero(owner == i)
         ranked, unmoved = mine[np.argsort(-snr[mine], kind='stable')], mine[lags[mine] == 0][0]
-        chosen[i] = unmoved if snr[unmoved] >= snr[ranked[0]] - CLEAR_MARGIN else ranked[0]
+        chosen[i] = unmoved if snr[unmoved] >= snr[ranked[0]] - margin else ranked[0]
         if chosen[i] != unmoved and snr[ranked[1]] >= snr[ranked[0]] - CLEAR_MARGIN and snr[ranked[0]] < DECISIVE_SNR:
             undecided.append(ranked[:2])
-    if undecided:  # the two best fits of each, a few Gauss-Newton steps each (in one batch), tell them apart
+    if undecided and judge:  # the two best fits of each, a few Gauss-Newton steps each (in one batch), tell them apart
         pairs = np.concatenate(undecided)
         _, fitted = gauss_newton(generator, placed[pairs], refined[pairs], JUDGE_ITERATIONS, bounded, chord_steps=8,
                                  mask=inside[pairs], profile=profile)

@@ -15,7 +15,8 @@ def fit_snr(target, loss):
 
 
 def gauss_newton(generator, target, z0, iterations, bounded=True, converged_snr=CONVERGED_SNR, patience=1,
-                 hopeless_snr=HOPELESS_SNR, chord_steps=0, restarts=0, damping=1e-7, mask=None, profile=None, status=None):
+                 hopeless_snr=HOPELESS_SNR, chord_steps=0, restarts=0, damping=1e-7, mask=None, profile=None, status=None,
+                 affine=False):
     """Levenberg-Marquardt from z0 on each clip's residual G(z) - x; returns (z, each clip's SNR in dB).
 
     The generator's Jacobian is ill-conditioned, which stalls first-order methods; a Gauss-Newton step
@@ -34,11 +35,13 @@ def gauss_newton(generator, target, z0, iterations, bounded=True, converged_snr=
     problem) starts again, up to `restarts` times, with those coordinates drawn anew inside the prior,
     and keeps its best fit. `status`, if given, is called with a line saying how far it is. A `mask` [N, 16384]
     of 0 and 1 leaves out of the fit the samples where it is 0 (those a shifted clip does not hold).
+    With `affine`, each clip is fitted by gain * G(z) + offset, the best gain and offset for each z (see
+    fit_gain_and_offset), so that a clip's level and DC offset do not count as misfit.
     """
     profile = profile or Profile()
     settings = dict(iterations=iterations, bounded=bounded, converged_snr=converged_snr, patience=patience,
                     hopeless_snr=hopeless_snr, chord_steps=chord_steps, first_damping=damping, profile=profile,
-                    status=status)
+                    status=status, affine=affine)
     mask = np.ones_like(target) if mask is None else mask
     z = np.clip(z0, -1, 1) if bounded else z0.copy()
     z, loss = levenberg_marquardt(generator, target, z, mask=mask, **settings)
@@ -57,12 +60,40 @@ def gauss_newton(generator, target, z0, iterations, bounded=True, converged_snr=
     return z, fit_snr(target, loss)
 
 
+def fit_gain_and_offset(target, fitted, mask):
+    """Per clip, the (gain, offset) that bring `fitted` closest to `target` over `mask` (least squares)."""
+    weight = mask.sum(axis=1) + 1e-12
+    mean_f, mean_t = (fitted * mask).sum(axis=1) / weight, (target * mask).sum(axis=1) / weight
+    centred_f, centred_t = (fitted - mean_f[:, None]) * mask, (target - mean_t[:, None]) * mask
+    gain = (centred_f * centred_t).sum(axis=1) / ((centred_f ** 2).sum(axis=1) + 1e-30)
+    return gain, mean_t - gain * mean_f
+
+
+def misfit(fitted, target, mask, affine):
+    """The residual of G(z) [N, 16384] against `target` over `mask`, and each clip's gain (1 unless `affine`,
+    where G(z) is first given the gain and offset that fit it best)."""
+    fitted = fitted.astype(np.float64)
+    if not affine:
+        return (fitted - target) * mask, np.ones(len(fitted))
+    gain, offset = fit_gain_and_offset(target, fitted, mask)
+    return (gain[:, None] * fitted + offset[:, None] - target) * mask, gain
+
+
+def project_out_gain_and_offset(jac, fitted, mask, gain):
+    """The Jacobian of the affine fit's residual (Kaufman's variable projection): gain * J with the
+    directions of G(z) and of a constant, which the gain and offset absorb, projected out [N, T, 100]."""
+    basis = np.stack([fitted * mask, mask], axis=2)  # [N, T, 2]
+    q, _ = np.linalg.qr(basis)
+    return gain[:, None, None] * (jac - q @ (q.transpose(0, 2, 1) @ jac))
+
+
 def levenberg_marquardt(generator, target, z, iterations, bounded, converged_snr, patience, hopeless_snr, chord_steps,
-                        first_damping, mask, profile, status=None):
+                        first_damping, mask, profile, status=None, affine=False):
     """gauss_newton's iterations from z (inside the bounds): the z reached and each clip's squared error."""
     z = z.copy()
     with profile.stage('Gauss-Newton steps'):
-        residual = (synthesize(generator, z, profile=profile).astype(np.float64) - target) * mask
+        fitted = synthesize(generator, z, profile=profile)
+        residual, gain = misfit(fitted, target, mask, affine)
     loss = np.sum(residual ** 2, axis=1)
     damping = np.full(len(z), first_damping)
     identity = np.eye(LATENT_DIM)
@@ -83,12 +114,13 @@ def levenberg_marquardt(generator, target, z, iterations, bounded, converged_snr
         if bounded:
             candidate = np.clip(candidate, -1, 1)
         candidate = candidate.astype(np.float32)
-        new_residual = synthesize(generator, candidate, profile=profile).astype(np.float64) - target[clips]
-        new_residual *= mask[clips]
+        new_fitted = synthesize(generator, candidate, profile=profile)
+        new_residual, new_gain = misfit(new_fitted, target[clips], mask[clips], affine)
         new_loss = np.sum(new_residual ** 2, axis=1)
         better = new_loss < loss[clips]
         index = clips[better]
         z[index], residual[index], loss[index] = candidate[better], new_residual[better], new_loss[better]
+        fitted[index], gain[index] = new_fitted[better], new_gain[better]
         damping[index] = np.maximum(damping[index] / 10, 1e-12)
         return better
 
@@ -103,6 +135,8 @@ def levenberg_marquardt(generator, target, z, iterations, bounded, converged_snr
         with profile.stage('Jacobians'):
             jac = generator.jacobian(z[active])
             jac *= mask[active][:, :, None]
+            if affine:
+                jac = project_out_gain_and_offset(jac, fitted[active].astype(np.float64), mask[active], gain[active])
             profile.count('tangent', LATENT_DIM * len(active))
             profile.count('forward', len(active))
             jtj = np.matmul(jac.transpose(0, 2, 1), jac)  # in float64: the small directions matter

@@ -64,6 +64,16 @@ PRESETS = {
         epochs=250,
         latent_loss_weight=1.0,
         linear_readout=False,
+        detector='encoder_head',
+        generators='checkpoint_sc09',
+        inverse_paths='inverse_mapping_checkpoint_paper/inverse_mapping.keras',
+        detector_path='detector_checkpoint_paper/encoder_head.npz',
+    ),
+    # detect_deepfakes.py: which of the two shipped generators made each clip, or neither
+    'attribution': dict(
+        generators='checkpoint,checkpoint_seed1',
+        inverse_paths='inverse_mapping_checkpoint/inverse_mapping.keras,'
+                      'inverse_mapping_checkpoint_seed1/inverse_mapping.keras',
     ),
 }
 

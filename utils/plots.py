@@ -58,3 +58,31 @@ def spectrogram_images(audio):
     low, high = np.percentile(specs, 1), specs.max()
     images = np.clip((specs - low) / max(high - low, 1e-6), 0, 1)
     return np.flip(np.transpose(images, (0, 2, 1)), axis=1)[..., None]
+
+
+def save_roc_curves(path, curves, title=''):
+    """A PNG of ROC curves, one per (label, false-positive rates, true-positive rates), the false-positive
+    axis in log scale where detectors differ (1e-3 .. 1)."""
+    fig, axis = plt.subplots(figsize=(5.5, 4.5), layout='constrained')
+    for label, fpr, tpr in curves:
+        axis.step(np.maximum(fpr, 1e-3), tpr, where='post', label=label)
+    axis.set(xscale='log', xlim=(1e-3, 1), ylim=(0, 1.01), xlabel='false positive rate (real called fake)',
+             ylabel='true positive rate (fakes caught)', title=title)
+    axis.legend(fontsize=8)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90))
+    plt.close(fig)
+
+
+def save_score_histogram(path, groups, xlabel, title='', threshold=None):
+    """A PNG of score histograms, one per (label, scores), on shared bins, with the decision threshold."""
+    fig, axis = plt.subplots(figsize=(6, 3.5), layout='constrained')
+    values = np.concatenate([np.asarray(scores, np.float64) for _, scores in groups])
+    bins = np.linspace(values.min(), values.max() + 1e-9, 60)
+    for label, scores in groups:
+        axis.hist(scores, bins=bins, alpha=0.6, label=label)
+    if threshold is not None:
+        axis.axvline(threshold, color='k', linestyle='--', linewidth=1, label='threshold')
+    axis.set(xlabel=xlabel, ylabel='clips', title=title)
+    axis.legend(fontsize=8)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90))
+    plt.close(fig)

@@ -1,0 +1,186 @@
+"""Deepfake detection and attribution: the recovery detector, the trained baselines, the script and the benchmark."""
+import json
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import ROOT, run_script, tone
+from models.resnet import load_inverse_mapping
+from models.tf1_loader import load_generator
+from models.wavegan import random_z, synthesize
+from recovery.detect import clipped_samples
+from recovery.gauss_newton import gauss_newton
+from utils.perturb import gain_db, shift
+from utils.roc import equal_error_rate, roc_auc, tpr_at_fpr
+
+SHIPPED = ['--generators=checkpoint', '--inverse_paths=inverse_mapping_checkpoint/inverse_mapping.keras']
+
+
+def test_roc_measures_match_what_they_mean():
+    """Perfectly separated scores: AUC 1, EER 0, every positive caught at 1% false positives; one real clip among
+    ten scoring above every fake: AUC 0.9, EER 10% and no positive caught at 1%; ties count half, and the EER
+falls between the points of the curve a tie joins.
+    Break: utils/roc.py: `last_of_tie = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]` -> `last_of_tie = np.arange(len(scores))`
+    Break: utils/roc.py: `t = a / (a - b) if a != b else 0.0` -> `t = 0.0`
+    Break: utils/roc.py: `return float(tpr[fpr <= fpr_limit + 1e-12].max())` -> `return float(tpr[fpr <= 2 * fpr_limit + 0.1].max())`
+    """
+    real, fake = np.arange(10.0), np.arange(10.0) + 20
+    assert roc_auc(real, fake) == 1.0 and equal_error_rate(real, fake) == 0.0 and tpr_at_fpr(real, fake) == 1.0
+    real[0] = 100.0
+    assert roc_auc(real, fake) == pytest.approx(0.9)
+    assert equal_error_rate(real, fake) == pytest.approx(0.1)
+    assert tpr_at_fpr(real, fake, 0.01) == 0.0
+    assert roc_auc([1.0, 2.0], [1.0, 2.0]) == pytest.approx(0.5)
+    assert equal_error_rate([1.0, 0.0], [1.0, 2.0]) == pytest.approx(0.25)  # on the diagonal a tie draws
+
+
+def test_clipped_peaks_are_found_and_single_peaks_are_not():
+    """A clip gained until it clips has its flat tops marked, and only them; a clip whose loudest sample stands
+    alone has none marked.
+    Break: recovery/detect.py: `return clipped & (at_top.sum(axis=1, keepdims=True) >= CLIPPED_RUN)` -> `return at_top`
+    Break: recovery/detect.py: `CLIPPED_RUN = 2 ` -> `CLIPPED_RUN = 1 `
+    """
+    clean = tone(1.1, level=0.8)[None, :16384]
+    clipped = gain_db(clean, 6.0)
+    marked = clipped_samples(clipped)
+    assert marked.any() and np.all(np.abs(clipped[marked]) == 1.0)
+    assert np.all(np.abs(clipped[~marked]) < 1.0)
+    assert not clipped_samples(clean).any()
+
+
+def test_gauss_newton_with_gain_and_offset_fits_a_quieter_shifted_up_clip_exactly():
+    """A clip G made, at a quarter of its level and with a DC offset of 0.05, is fitted to over 60 dB when
+    Gauss-Newton fits gain and offset with z (affine), and far worse when it must make the clip as it is.
+    Break: recovery/gauss_newton.py: `gain, offset = fit_gain_and_offset(target, fitted, mask)` -> `gain, offset = np.ones(len(fitted)), np.zeros(len(fitted))`
+    Break: recovery/gauss_newton.py: `return gain[:, None, None] * (jac - q @ (q.transpose(0, 2, 1) @ jac))` -> `return jac`
+    """
+    generator = load_generator(os.path.join(ROOT, 'checkpoint'))
+    z_true = random_z(3, np.random.default_rng(5))
+    clips = 0.25 * synthesize(generator, z_true) + 0.05
+    start = np.clip(z_true + 0.05 * np.random.default_rng(6).standard_normal(z_true.shape), -1, 1).astype(np.float32)
+    _, affine = gauss_newton(generator, clips, start, 4, chord_steps=8, converged_snr=60, affine=True)
+    _, plain = gauss_newton(generator, clips, start, 4, chord_steps=8, converged_snr=60)
+    assert np.all(affine > 60) and np.all(plain < 30)
+
+
+def write(path, audio, rate=16000):
+    sf.write(str(path), np.asarray(audio, np.float32).reshape(-1), rate, subtype='FLOAT')
+
+
+@pytest.fixture(scope='module')
+def judged_folder(tmp_path_factory):
+    """Clips the shipped generator made (as made; 12 dB quieter and 37 samples later; 6 dB louder, clipped, 400
+    samples later), two real FSDD takes and a silent file, judged by detect_deepfakes.py with the shipped models."""
+    from conftest import FSDD
+    folder = tmp_path_factory.mktemp('judged')
+    generator = load_generator(os.path.join(ROOT, 'checkpoint'))
+    fakes = synthesize(generator, random_z(3, np.random.default_rng(13)))
+    write(folder / 'fake.wav', fakes[0])
+    write(folder / 'fake_quiet_shifted.wav', shift(gain_db(fakes[1:2], -12.0), 37))
+    write(folder / 'fake_loud_clipped_shifted.wav', shift(gain_db(fakes[2:3], 6.0), 400))
+    for name in ('3_theo_0.wav', '7_nicolas_2.wav'):
+        os.symlink(os.path.join(FSDD, name), folder / f'real_{name}')
+    write(folder / 'silent.wav', np.zeros(16000))
+    out = tmp_path_factory.mktemp('out')
+    result = run_script('detect_deepfakes.py', f'--input_dir={folder}', f'--out_dir={out}', *SHIPPED, check=False)
+    rows = {row['file']: row for row in json.load(open(out / folder.name / 'recovery' / 'detections.json'))}
+    return result, rows, out / folder.name / 'recovery'
+
+
+def test_fakes_are_called_fake_even_quieter_louder_and_shifted_and_real_speech_real(judged_folder):
+    """The clip G made scores over 40 dB; the gained and shifted ones are fake too, with the shift found, the
+    clipped one fitted over 30 dB where it is not clipped; real takes are real, scoring near 0 dB.
+    Break: recovery/detect.py: `return place((~clipped_samples(clips)).astype(np.float32), shifts)[0]` -> `return place(np.ones_like(clips), shifts)[0]`
+    Break: recovery/detect.py: `margin=margin, largest=largest_shift, judge=False,` -> `margin=margin, largest=0, judge=False,`
+    Break: detect_deepfakes.py: `fake = score > threshold_db` -> `fake = score > 1e9`
+    """
+    _, rows, _ = judged_folder
+    assert float(rows['fake.wav']['score']) > 40
+    for name in ('fake.wav', 'fake_quiet_shifted.wav', 'fake_loud_clipped_shifted.wav'):
+        assert rows[name]['decision'] == 'fake' and rows[name]['generator'] == 'checkpoint', rows[name]
+    assert rows['fake_quiet_shifted.wav']['shift'] == 37 and rows['fake_loud_clipped_shifted.wav']['shift'] == 400
+    assert float(rows['fake_loud_clipped_shifted.wav']['score']) > 30
+    for name in ('real_3_theo_0.wav', 'real_7_nicolas_2.wav'):
+        assert rows[name]['decision'] == 'real' and rows[name]['generator'] == 'none' and float(rows[name]['score']) < 2
+
+
+def test_a_refused_clip_is_listed_as_refused_not_scored_and_the_table_is_written_three_ways(judged_folder):
+    """The silent file is a row with decision 'refused' and its reason, no score; the run exits 1 after writing
+    the .csv, .json and .md tables and each judged clip's z.
+    Break: detect_deepfakes.py: `rows.append({**blank, 'file': path, 'decision': 'refused', 'reason': reason})` -> `pass`
+    Break: detect_deepfakes.py: `        sys.exit(1)` -> `        sys.exit(0)`
+    """
+    result, rows, run_dir = judged_folder
+    assert result.returncode == 1 and 'Traceback' not in result.stderr
+    refused = [row for row in rows.values() if row['decision'] == 'refused']
+    assert len(refused) == 1 and refused[0]['file'].endswith('silent.wav') and 'silent' in refused[0]['reason']
+    assert refused[0]['score'] == ''
+    assert (run_dir / 'detections.csv').read_text().count('\n') == 7
+    assert (run_dir / 'detections.md').read_text().count('| refused |') == 1
+    assert np.load(run_dir / 'fake_z.npy').shape == (100,)
+
+
+def test_encoder_head_trains_and_attribution_names_a_generator_or_none(tiny_models, fsdd_small, tmp_path):
+    """train_detector.py trains the authors' head on tiny models and detect_deepfakes.py uses it; with two
+    generators (the tiny one and the shipped one) a clip the shipped one made is attributed to it and every clip
+    to the one that fits it better, with a score column for each; lists of generators and networks of different
+    lengths are refused in one line.
+    Break: detect_deepfakes.py: `return {'score': score, 'fake': fake, 'generator': np.where(fake, names[best], 'none'), 'snr_db': score,` -> `return {'score': score, 'fake': fake, 'generator': np.where(fake, names[0], 'none'), 'snr_db': score,`
+    Break: train_detector.py: `head.save(detector_path)` -> `pass`
+    """
+    head = tmp_path / 'head.npz'
+    run_script('train_detector.py', f'--data_dir={fsdd_small}', f'--generator_dir={tiny_models["generator_dir"]}',
+               f'--inverse_path={tiny_models["inverse_path"]}', f'--detector_path={head}', '--max_clips=10')
+    folder = tmp_path / 'clips'
+    folder.mkdir()
+    generator = load_generator(tiny_models['generator_dir'])
+    write(folder / 'made.wav', synthesize(generator, random_z(1, np.random.default_rng(3))))
+    os.symlink(os.path.join(fsdd_small, '3_george_0.wav'), folder / 'real.wav')
+    tiny = [f'--generators={tiny_models["generator_dir"]}', f'--inverse_paths={tiny_models["inverse_path"]}']
+    run_script('detect_deepfakes.py', f'--input_dir={folder}', f'--out_dir={tmp_path / "out"}', *tiny,
+               '--detector=encoder_head', f'--detector_path={head}')
+    rows = json.load(open(tmp_path / 'out' / 'clips' / 'encoder_head' / 'detections.json'))
+    assert len(rows) == 2 and all(0 <= float(row['score']) <= 1 for row in rows)  # before the shipped G's clip
+    write(folder / 'made_by_shipped.wav', synthesize(load_generator(os.path.join(ROOT, 'checkpoint')),
+                                                     random_z(1, np.random.default_rng(13))))
+    tiny_named = tmp_path / 'tiny'
+    os.symlink(tiny_models['generator_dir'], tiny_named)
+    two = [f'--generators={tiny_named},checkpoint',
+           f'--inverse_paths={tiny_models["inverse_path"]},inverse_mapping_checkpoint/inverse_mapping.keras']
+    run_script('detect_deepfakes.py', f'--input_dir={folder}', f'--out_dir={tmp_path / "out"}', *two,
+               '--threshold_db=-100')
+    rows = {row['file']: row for row in json.load(open(tmp_path / 'out' / 'clips' / 'recovery' / 'detections.json'))}
+    assert rows['made_by_shipped.wav']['generator'] == 'checkpoint'
+    for row in rows.values():  # a threshold every clip passes: each is named after the generator that fits it better
+        scores = {'tiny': row['score_tiny'], 'checkpoint': row['score_checkpoint']}
+        assert row['generator'] == max(scores, key=scores.get)
+    bad = run_script('detect_deepfakes.py', f'--input_dir={folder}', two[0], tiny[1], check=False)
+    assert bad.returncode != 0 and 'one network per generator' in bad.stderr + bad.stdout
+
+
+def test_detection_benchmark_writes_every_row_and_resumes(tiny_models, fsdd_small, tmp_path):
+    """With tiny models, two perturbations and three detectors, the benchmark writes a row per detector and
+    perturbation with attribution on the clean one, the ROC picture, and a second run scores nothing again.
+    Break: benchmarks/detection.py: `                if field in saved:` -> `                if False:`
+    Break: benchmarks/detection.py: `        return lambda audio: perturb.shift(audio, int(name[5:]))` -> `        return lambda audio: audio`
+    """
+    head = tmp_path / 'head.npz'
+    run_script('train_detector.py', f'--data_dir={fsdd_small}', f'--generator_dir={tiny_models["generator_dir"]}',
+               f'--inverse_path={tiny_models["inverse_path"]}', f'--detector_path={head}', '--max_clips=10')
+    flags = [f'--data_dir={fsdd_small}', f'--generators={tiny_models["generator_dir"]},{tiny_models["generator_dir"]}',
+             f'--inverse_paths={tiny_models["inverse_path"]},{tiny_models["inverse_path"]}', f'--detector_path={head}',
+             '--clips=4', '--perturbations=clean,shift400', '--other_speech=False', f'--out_dir={tmp_path / "bench"}']
+    first = run_script('benchmarks/detection.py', *flags)
+    assert first.stdout.count(' scored (') == 6 + 2 + 4 + 4  # recovery: 3 kinds x 2 generators clean, 2 kinds shifted
+    report = (tmp_path / 'bench' / 'detection.md').read_text()
+    for name in ('clean', 'shift400'):
+        for detector in ('recovery', 'encoder_head', 'spectral'):
+            assert f'| {name} | {detector} |' in report
+    assert (tmp_path / 'bench' / 'roc_clean.png').stat().st_size > 1000
+    scores = np.load(tmp_path / 'bench' / 'scores' / 'shift400.npz')
+    clean = np.load(tmp_path / 'bench' / 'scores' / 'clean.npz')
+    assert not np.allclose(scores['spectral/G1/G1'], clean['spectral/G1/G1'])
+    again = run_script('benchmarks/detection.py', *flags)
+    assert ' scored (' not in again.stdout
