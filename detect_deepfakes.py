@@ -92,19 +92,20 @@ def detect(audio, *, detector, generator_dirs, inverse_paths, detector_path, thr
 
 
 def table_rows(files, judged, refused):
-    """Rows of the detections table: the judged clips, then the refused ones with why."""
+    """Rows of the detections table: the judged clips (paths below the input folder), then the refused ones,
+    (path, reason) each."""
+    from utils.audio import flat_name
     extra = sorted(key for key in judged if key.startswith('score_'))
     rows = []
     for i, path in enumerate(files):
         rows.append({'file': path, 'score': round(float(judged['score'][i]), 4),
                      'decision': 'fake' if judged['fake'][i] else 'real', 'generator': str(judged['generator'][i]),
                      'snr_db': round(float(judged['snr_db'][i]), 2), 'shift': int(judged['shift'][i]),
-                     'z_file': os.path.splitext(path.replace(os.sep, '__'))[0] + '_z.npy',
+                     'z_file': flat_name(path) + '_z.npy',
                      **{key: round(float(judged[key][i]), 2) for key in extra}, 'reason': ''})
     blank = dict.fromkeys(rows[0] if rows else ['file', 'score', 'decision', 'generator', 'snr_db', 'shift',
                                                   'z_file', 'reason'], '')
-    for failure in refused:
-        path, _, reason = failure.partition(': ')
+    for path, reason in refused:
         rows.append({**blank, 'file': path, 'decision': 'refused', 'reason': reason})
     return rows
 
@@ -119,10 +120,10 @@ def main():
     import numpy as np
 
     from recovery.profile import Profile
-    from utils.audio import list_audio_files, save_csv, save_json, save_npy, save_text
+    from utils.audio import list_audio_files, run_folder, save_csv, save_json, save_npy, save_text
     from utils.data import load_clips
 
-    run_dir = os.path.join(out_dir, os.path.basename(os.path.normpath(input_dir)) or 'clips', detector)
+    run_dir = run_folder(input_dir, out_dir, detector)
     files = [path for path in list_audio_files(input_dir) if not path.endswith('_reconstruction.wav')]
     audio, _, kept, refused = load_clips(files, desc='reading clips', paper_rate=paper_rate)
     for failure in refused:
@@ -133,8 +134,9 @@ def main():
                     threshold_probability=threshold_probability, batch_size=batch_size,
                     profile=timing) if len(audio) else None
     names = [os.path.relpath(path, input_dir) for path in kept]
-    refused_here = [os.path.relpath(failure, input_dir) for failure in refused]
-    rows = table_rows(names, judged if judged else {}, refused_here)
+    why = [failure.partition(': ') for failure in refused]  # AudioError says 'path: reason'
+    rows = table_rows(names, judged if judged else {}, [(os.path.relpath(path, input_dir), reason)
+                                                        for path, _, reason in why])
     for row, z in zip(rows, judged['z'] if judged else []):
         save_npy(os.path.join(run_dir, row['z_file']), z)
     if rows:

@@ -55,20 +55,11 @@ from models.wavegan import synthesize
 from recovery.profile import Profile
 from recovery.recover import recover
 from utils import metrics
-from utils.audio import list_audio_files, save_csv, save_npy, save_wav
+from utils.audio import list_audio_files, output_stem, run_folder, save_csv, save_npy, save_wav
 from utils.data import load_clips, normalize_level
 from utils.distribute import merge_shares, partial_name, report_share, share_of, worker_split
 from utils.perturb import shift
 from utils.plots import save_comparison
-
-
-def run_folder(input_dir, out_dir, method):
-    """Where a run on input_dir by `method` writes: its own folder, so runs on other folders keep theirs."""
-    return os.path.join(out_dir, os.path.basename(os.path.normpath(input_dir)) or 'clips', method)
-
-
-def output_stem(path, input_dir, run_dir):
-    return os.path.join(run_dir, os.path.splitext(os.path.relpath(path, input_dir))[0].replace(os.sep, '__'))
 
 
 def clips_table_name(workers, worker_index):

@@ -20,9 +20,18 @@ LOCAL_SHIFTS = 512  # shifts up to this many samples either way are always candi
 ONSET_CLIPS = 256   # random G(z) whose words show where the generator puts its words
 
 
+def generator_words(generator, clips=ONSET_CLIPS, seed=0):
+    """`clips` random G(z) (always the same z): the words this generator makes, where and how loud."""
+    return synthesize(generator, random_z(clips, np.random.default_rng(seed)))
+
+
 def generator_onsets(generator, clips=ONSET_CLIPS, seed=0):
     """Word onsets (samples) of `clips` random G(z), sorted: where this generator starts its words."""
-    return np.sort(word_onset(synthesize(generator, random_z(clips, np.random.default_rng(seed)))))
+    return onsets_of(generator_words(generator, clips, seed))
+
+
+def onsets_of(words):
+    return np.sort(word_onset(words))
 
 
 def place(clips, shifts):

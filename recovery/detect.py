@@ -11,9 +11,8 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from models.wavegan import random_z, synthesize
-from recovery.alignment import generator_onsets, place, search_shifts
-from recovery.gauss_newton import fit_gain_and_offset, gauss_newton
+from recovery.alignment import generator_words, onsets_of, place, search_shifts
+from recovery.gauss_newton import gauss_newton
 from recovery.network_start import network_start
 from recovery.profile import Profile
 
@@ -41,23 +40,24 @@ def clipped_samples(clips):
     return clipped & (at_top.sum(axis=1, keepdims=True) >= CLIPPED_RUN)
 
 
-def recovery_scores(clips, generator, network, *, batch_size=32, onsets=None, iterations=ITERATIONS,
+def recovery_scores(clips, generator, network, *, batch_size=32, iterations=ITERATIONS,
                     refine_steps=REFINE_STEPS, enough_snr=ENOUGH_SNR, give_up_snr=GIVE_UP_SNR, patience=PATIENCE,
                     margin=MARGIN, largest_shift=LARGEST_SHIFT, profile=None, desc='scoring by recovery'):
-    """Score clips [N, 16384] by how closely G makes them: a dict of arrays 'score' (SNR in dB), 'z',
-    'shift' (the clip is G(z) moved that many samples later), 'gain' and 'offset'; batch_size at a time.
+    """Score clips [N, 16384] by how closely G makes them: a dict of arrays 'score' (SNR in dB), 'z' and
+    'shift' (the clip is G(z) moved that many samples later, with a gain and offset); batch_size at a time.
 
     Each clip is brought to G's usual peak level with its median sample taken off (a first guess at
     gain and offset, for the network); the shift search places it where G fits it, moved by at most
     largest_shift samples either way (`margin`: see search_shifts), and Gauss-Newton fits
     gain * G(z) + offset over the samples the placed clip holds and that are not clipped, up to
-    `iterations` Jacobians, stopping at enough_snr dB or, after `patience` Jacobians, under give_up_snr. A clip the search moved that ends under give_up_snr is fitted again as
-    it is, unmoved, and keeps the better fit (a fake the search misplaced).
+    `iterations` Jacobians, stopping at enough_snr dB or, after `patience` Jacobians, under give_up_snr.
+    A clip the search moved that ends under give_up_snr is fitted again as it is, unmoved, and keeps the
+    better fit (a fake the search misplaced).
     """
     profile = profile or Profile()
     started = time.perf_counter()
-    onsets = generator_onsets(generator) if onsets is None else onsets
-    peak = typical_peak(generator)
+    words = generator_words(generator)  # where G starts its words, and how loud it makes them
+    onsets, peak = onsets_of(words), float(np.median(np.abs(words).max(axis=1)))
     parts = []
     for first in tqdm(range(0, len(clips), batch_size), desc=desc, unit='batch', leave=False):
         batch = clips[first:first + batch_size]
@@ -76,12 +76,9 @@ def recovery_scores(clips, generator, network, *, batch_size=32, onsets=None, it
                                               z_again, iterations, enough_snr, give_up_snr, patience, profile)
             won = score_again > score[again]
             z[again[won]], score[again[won]], shifts[again[won]] = z_again[won], score_again[won], 0
-        gain, offset = fit_gain_and_offset(place(batch, shifts)[0], synthesize(generator, z, profile=profile),
-                                           fit_mask(batch, shifts))
-        parts.append({'score': score, 'z': z, 'shift': shifts, 'gain': gain, 'offset': offset})
+        parts.append({'score': score, 'z': z, 'shift': shifts})
     profile.total += time.perf_counter() - started
-    return {key: np.concatenate([part[key] for part in parts]) for key in
-            ('score', 'z', 'shift', 'gain', 'offset')} if parts else {}
+    return {key: np.concatenate([part[key] for part in parts]) for key in ('score', 'z', 'shift')} if parts else {}
 
 
 def fit_mask(clips, shifts):
@@ -97,7 +94,3 @@ def fit_placed(generator, clips, leveled, shifts, z, iterations, enough_snr, giv
                         patience=patience, hopeless_snr=give_up_snr, chord_steps=CHORD_STEPS, mask=mask,
                         profile=profile, affine=True)
 
-
-def typical_peak(generator, clips=256, seed=0):
-    """The median peak of `clips` random G(z): the level a clip is brought to before it is placed."""
-    return float(np.median(np.abs(synthesize(generator, random_z(clips, np.random.default_rng(seed)))).max(axis=1)))

@@ -155,3 +155,18 @@ def list_audio_files(folder):
     for root, _, names in os.walk(folder):
         found += [os.path.join(root, n) for n in names if n.lower().endswith(AUDIO_EXTENSIONS)]
     return sorted(found)
+
+
+def run_folder(input_dir, out_dir, method):
+    """Where a run on input_dir by `method` writes: its own folder, so runs on other folders keep theirs."""
+    return os.path.join(out_dir, os.path.basename(os.path.normpath(input_dir)) or 'clips', method)
+
+
+def flat_name(relative_path):
+    """A clip's path below its input folder as one file name stem: `a/b.wav` -> `a__b`."""
+    return os.path.splitext(relative_path)[0].replace(os.sep, '__')
+
+
+def output_stem(path, input_dir, run_dir):
+    """Where the outputs of the clip at `path` (under input_dir) go in run_dir, less their endings."""
+    return os.path.join(run_dir, flat_name(os.path.relpath(path, input_dir)))
