@@ -3,9 +3,9 @@
 Detectors (`--detector`):
 - `recovery` (ours, no training): how closely the generator makes the clip, whatever its gain, DC
   offset, shift or clipped peaks (recovery/detect.py). The score is that fit's SNR in dB; clips G made
-  score 40 dB or more, real speech about 0, a fake under 20 dB of noise about 15.
+  score 30-40 dB (fitting stops at 40), real speech about 0, a fake under 20 dB of noise about 15.
 - `encoder_head` (the authors' recipe; `--config=paper` with their models): a two-class head on the frozen inverse-mapping
-  network, trained by `train_detector.py`. The score is its probability that the clip is fake.
+  network (`--inverse_path`), trained by `train_detector.py`. The score is its probability that the clip is fake.
 With several generators (`--generators=dirA,dirB`, each with its inverse-mapping network in
 `--inverse_paths`), recovery scores each clip against each and names the one that fits it best, or
 'none' when none reaches the threshold (`--config=attribution` uses the two shipped generators).
@@ -28,7 +28,8 @@ from utils.flags import FlagError, configure, name_list
 input_dir = 'Audio_Examples/originals'  # folder of clips to judge, searched recursively
 detector = 'recovery'          # 'recovery' (ours) or 'encoder_head' (the authors': a head on the inverse-mapping network)
 generators = 'checkpoint'      # generator folders, comma-separated; with two or more, each clip is attributed to one or none
-inverse_paths = 'inverse_mapping_checkpoint/inverse_mapping.keras'  # each generator's inverse-mapping network, in the same order
+inverse_paths = 'inverse_mapping_checkpoint_robust/inverse_mapping.keras'  # recovery: each generator's inverse-mapping network (trained to see through codecs), in the same order
+inverse_path = 'inverse_mapping_checkpoint/inverse_mapping.keras'  # encoder_head: the frozen network under the head (train_detector.py's)
 detector_path = 'detector_checkpoint/encoder_head.npz'  # encoder_head's trained head (python train_detector.py)
 threshold_db = 3.0             # recovery: a clip fitted above this SNR (dB) is called fake (real speech: about 0)
 threshold_probability = 0.5    # encoder_head: a clip scored above this is called fake
@@ -54,10 +55,11 @@ def generator_name(folder):
     return os.path.basename(os.path.normpath(folder))
 
 
-def detect(audio, *, detector, generator_dirs, inverse_paths, detector_path, threshold_db=3.0,
+def detect(audio, *, detector, generator_dirs, inverse_paths, detector_path, head_network_path=None, threshold_db=3.0,
            threshold_probability=0.5, batch_size=32, profile=None):
     """Judge clips [N, 16384]: a dict of per-clip arrays 'score', 'fake', 'generator' (the name of the
-    folder whose generator made the clip, or 'none'), 'snr_db' (the recovered fit), 'shift' and 'z'."""
+    folder whose generator made the clip, or 'none'), 'snr_db' (the recovered fit), 'shift' and 'z'. encoder_head
+    reads the network at head_network_path (the first of inverse_paths if None)."""
     import numpy as np
 
     from models.detectors import LogisticRegression, encoder_features
@@ -70,7 +72,7 @@ def detect(audio, *, detector, generator_dirs, inverse_paths, detector_path, thr
 
     if detector == 'encoder_head':
         head = LogisticRegression.load(detector_path, 'python train_detector.py')
-        generator, network = load_generator(generator_dirs[0]), load_inverse_mapping(inverse_paths[0])
+        generator, network = load_generator(generator_dirs[0]), load_inverse_mapping(head_network_path or inverse_paths[0])
         score = head.probability(encoder_features(network, audio))
         z = np.clip(predict_z(network, audio), -1, 1)
         fake = score > threshold_probability
@@ -130,8 +132,8 @@ def main():
         print(f'refused {failure}')
     timing = Profile()
     judged = detect(audio, detector=detector, generator_dirs=name_list(generators),
-                    inverse_paths=name_list(inverse_paths), detector_path=detector_path, threshold_db=threshold_db,
-                    threshold_probability=threshold_probability, batch_size=batch_size,
+                    inverse_paths=name_list(inverse_paths), detector_path=detector_path, head_network_path=inverse_path,
+                    threshold_db=threshold_db, threshold_probability=threshold_probability, batch_size=batch_size,
                     profile=timing) if len(audio) else None
     names = [os.path.relpath(path, input_dir) for path in kept]
     why = [failure.partition(': ') for failure in refused]  # AudioError says 'path: reason'

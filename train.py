@@ -29,6 +29,7 @@ linear_readout_clips = 40000   # synthesized clips for that fit (about 5 minutes
 linear_readout_ridge = 1e-4    # its ridge penalty, relative to the audio's mean eigenvalue
 perceptual_layers = 'stem,stage1,stage2,stage3,stage4'  # classifier layers compared by the perceptual loss
 latent_loss_weight = 10.0      # weight of the latent MSE on synthesized clips (perceptual weight is 1; paper: 1)
+degrade_share = 0.0            # share of synthesized clips the network and its readout see low-passed and noisy (utils/perturb.degrade; detection: 0.5)
 batch_size = 32                # the global batch, split across replicas
 learning_rate = 1e-3
 epochs = 20
@@ -56,6 +57,7 @@ def main():
     from utils.distribute import distributed_step, per_replica, weights_digest
     from utils.flags import name_list
     from utils.metrics import latent_mse
+    from utils.perturb import degrade
     from utils.plots import spectrogram_images
 
     distribution, chief = start_training(seed, strategy, batch_size)
@@ -77,7 +79,8 @@ def main():
         network.optimizer.build(network.trainable_variables)
     if linear_readout and first_epoch == 0:
         print(f'fitting the linear readout on {linear_readout_clips} synthesized clips')
-        fit_linear_readout(network, generator, linear_readout_clips, linear_readout_ridge, seed)
+        fit_linear_readout(network, generator, linear_readout_clips, linear_readout_ridge, seed,
+                           degrade_share=degrade_share)
     checkpoint.set_model(network)
     rng = np.random.default_rng([seed, first_epoch])
 
@@ -88,10 +91,10 @@ def main():
         return tf.nn.compute_average_loss(per_example, global_batch_size=batch_size)
 
 
-    def synthetic_loss(z):
-        """Weighted latent MSE between z and E(G(z)), and the perceptual loss between G(z) and G(E(G(z)))."""
-        audio = generator(z)
-        z_pred = network(audio, training=True)
+    def synthetic_loss(z, audio, heard):
+        """Weighted latent MSE between z and E(heard), heard = G(z) as it is or degraded, and the perceptual
+        loss between G(z) and G(E(heard))."""
+        z_pred = network(heard, training=True)
         latent = tf.nn.compute_average_loss(latent_mse(z, z_pred), global_batch_size=batch_size)
         perceptual = tf.nn.compute_average_loss(perceptual_loss(perceptual_features, audio, generator(z_pred)),
                                                 global_batch_size=batch_size)
@@ -144,7 +147,9 @@ def main():
         for _ in progress:
             real = x_train[rng.integers(0, len(x_train), batch_size)]
             z = random_z(batch_size, rng)
-            weighted_latent, synth_perceptual = synthetic_step(*per_replica(distribution, z))
+            audio = generator(z).numpy()
+            heard = degrade(audio, rng, share=degrade_share) if degrade_share else audio
+            weighted_latent, synth_perceptual = synthetic_step(*per_replica(distribution, z, audio, heard))
             losses = np.array([float(real_step(*per_replica(distribution, real))),
                                float(weighted_latent) / latent_loss_weight, float(synth_perceptual)])
             totals += losses

@@ -12,7 +12,7 @@ here on the same training takes and G(z) as the head). Columns: ROC AUC, equal e
 positives at 1% false positives, attribution, other speech called "none", seconds per clip.
 
 Scores are kept per perturbation in `{out_dir}/scores/`, so an interrupted run goes on where it
-stopped (`--clips` or `--seed` changed: they are recomputed). Writes `{out_dir}/detection.md` and
+stopped (`--clips`, `--seed`, `--generators` or `--inverse_paths` changed: they are recomputed). Writes `{out_dir}/detection.md` and
 `.json`, with the ROC curves and score histograms of the clean clips as PNGs.
 
     apt-get install -y espeak-ng && python benchmarks/detection.py
@@ -35,7 +35,9 @@ test_split = 'test'            # FSDD: takes 0-4, 300 clips
 train_split = 'train'          # FSDD: takes 10-49, for the spectral baseline (the encoder head is trained by train_detector.py)
 clips = 300                    # clips of each kind (real, each generator's, other speech)
 generators = 'checkpoint,checkpoint_seed1'  # the shipped generator (detection) and the second one (attribution)
-inverse_paths = 'inverse_mapping_checkpoint/inverse_mapping.keras,inverse_mapping_checkpoint_seed1/inverse_mapping.keras'
+inverse_paths = ('inverse_mapping_checkpoint_robust/inverse_mapping.keras,'  # recovery's starts (trained to see through codecs)
+                 'inverse_mapping_checkpoint_seed1_robust/inverse_mapping.keras')
+inverse_path = 'inverse_mapping_checkpoint/inverse_mapping.keras'  # the frozen network under the authors' head
 detector_path = 'detector_checkpoint/encoder_head.npz'  # the authors' head (python train_detector.py)
 detectors = 'recovery,encoder_head,spectral'
 perturbations = 'clean,gain-12,gain+6,noise40,noise30,noise20,resample8k,ogg,mp3,shift1,shift37,shift400,speed5'
@@ -149,6 +151,7 @@ def main():
 
     # the trained baselines ------------------------------------------------------------
     head = LogisticRegression.load(detector_path, 'python train_detector.py') if 'encoder_head' in chosen else None
+    head_network = load_inverse_mapping(inverse_path) if 'encoder_head' in chosen else None
     spectral = None
     if 'spectral' in chosen:
         train_real = load_split(data_dir, train_split)[0]
@@ -161,11 +164,11 @@ def main():
             return recovery_scores(audio, G[k], E(k), batch_size=batch_size, profile=profile,
                                    desc=f'recovery, G{k + 1}')['score']
         if detector == 'encoder_head':
-            return head.logit(encoder_features(E(0), audio))
+            return head.logit(encoder_features(head_network, audio))
         return spectral.logit(mean_log_spectrum(audio))
 
     # scores, kept per perturbation so that a run resumes -----------------------------------
-    key = {'clips': clips, 'seed': seed, 'generators': generators}
+    key = {'clips': clips, 'seed': seed, 'generators': generators, 'inverse_paths': inverse_paths}
     results, stages = {}, {}
     for name in name_list(perturbations):
         path = os.path.join(out_dir, 'scores', f'{name}.npz')

@@ -13,6 +13,7 @@ from utils.audio import CLIP_LENGTH, atomic_write, save_json
 from utils.distribute import is_chief, make_strategy
 from utils.errors import UserError
 from utils.flags import int_list
+from utils.perturb import degrade
 
 
 def start_training(seed, strategy, batch_size):
@@ -31,16 +32,24 @@ def build_resnet(shape, outputs, output_activation=None, name='resnet', linear_r
                   linear_readout=linear_readout, synchronized=synchronized, name=name)
 
 
-def fit_linear_readout(network, generator, clips, ridge=1e-4, seed=0, batch_size=2000):
+def fit_linear_readout(network, generator, clips, ridge=1e-4, seed=0, batch_size=2000, degrade_share=0.0):
     """Set the network's frozen 'linear_readout' layer to the ridge regression of z on raw audio G(z).
 
     The least-squares linear map from the waveform to z, in closed form over `clips` synthesized
     clips, already recovers z far better than gradient descent trains a network to (the waveform's
-    phase carries z); `ridge` is relative to the mean eigenvalue of the audio's covariance.
+    phase carries z); `ridge` is relative to the mean eigenvalue of the audio's covariance. With
+    degrade_share, that share of the clips is degraded first (utils/perturb.degrade), so that the map
+    leans less on the faint highs that codecs and resampling take out.
     """
     z = random_z(clips, np.random.default_rng(seed))
-    if clips < CLIP_LENGTH:  # fewer clips than samples: solve in the clips' space
+    rng = np.random.default_rng([seed, 1])
+
+    def synthesize_heard(z):
         audio = synthesize(generator, z)
+        return degrade(audio, rng, share=degrade_share) if degrade_share else audio
+
+    if clips < CLIP_LENGTH:  # fewer clips than samples: solve in the clips' space
+        audio = synthesize_heard(z)
         mean_audio, mean_z = audio.mean(axis=0), z.mean(axis=0)
         audio -= mean_audio
         gram = (audio @ audio.T).astype(np.float64)
@@ -50,7 +59,7 @@ def fit_linear_readout(network, generator, clips, ridge=1e-4, seed=0, batch_size
         gram, cross = np.zeros((CLIP_LENGTH, CLIP_LENGTH)), np.zeros((CLIP_LENGTH, LATENT_DIM))
         sum_audio = np.zeros(CLIP_LENGTH)
         for first in tqdm(range(0, clips, batch_size), desc='linear readout', unit='batch'):
-            audio = synthesize(generator, z[first:first + batch_size])
+            audio = synthesize_heard(z[first:first + batch_size])
             gram += audio.T @ audio
             cross += audio.T @ z[first:first + batch_size]
             sum_audio += audio.sum(axis=0)

@@ -3,8 +3,8 @@ shift or clipped peaks (none of which changes who made it).
 
 A clip is taken as gain * shift(G(z), s) + offset, with samples at a clipped peak unknown. The score is
 the SNR in dB of the best such fit over the samples the clip holds: a clip G made scores far above any
-real recording (40 dB or more, where fitting stops, against about 0 for real speech), and added noise
-caps a fake's score near the noise's SNR.
+real recording (30-40 dB; fitting stops at 40), real speech about 0, and added noise caps a fake's score
+near the noise's SNR.
 """
 import time
 

@@ -15,7 +15,7 @@ from test_losses_and_recovery import WAVEFORM
 from utils import metrics
 from utils.audio import CLIP_LENGTH
 from utils.data import load_clips
-from utils.perturb import add_noise, change_speed, gain_db, random_onsets, shift, word_extent
+from utils.perturb import add_noise, change_speed, degrade, gain_db, low_pass, random_onsets, shift, word_extent
 
 
 def word(onset=2000, length=4000, rate=16000):
@@ -53,6 +53,34 @@ def test_perturbations_move_scale_and_cover_a_word_as_they_say():
     assert np.abs(gain_db(clip, 12.0)).max() == 1.0
     faster = change_speed(clip, 1.25)
     assert abs((word_extent(faster)[1][0] - word_extent(faster)[0][0]) - 4096 / 1.25) <= 256
+
+
+def test_low_pass_and_degrade_take_out_the_highs_of_the_clips_they_say():
+    """A low-pass keeps each clip's tones under its own cutoff and takes out those over it; degrade leaves clips as
+    they are at share 0, and at share 1 takes out a 7.8 kHz tone and adds white noise (energy where there was none);
+    at share 0.5 it changes about half the clips.
+    Break: utils/perturb.py: `return np.fft.irfft(np.where(above, 0, spectrum), audio.shape[-1], axis=-1).astype(np.float32)` -> `return audio`
+    Break: utils/perturb.py: `above = np.fft.rfftfreq(audio.shape[-1], 1 / rate) > np.asarray(cutoff_hz, np.float64)[..., None]` -> `above = np.fft.rfftfreq(audio.shape[-1], 1 / rate) > np.max(cutoff_hz)`
+    Break: utils/perturb.py: `audio[hit] = add_noise(lowered, rng.uniform(*noise_snr, len(hit)), rng)` -> `audio[hit] = lowered`
+    Break: utils/perturb.py: `hit = np.flatnonzero(rng.random(len(audio)) < share)` -> `hit = np.arange(len(audio))`
+    """
+    t = np.arange(CLIP_LENGTH) / 16000
+
+    def tone(hz):  # whole cycles in the clip, so that the FFT holds each tone in one bin
+        return np.sin(2 * np.pi * round(hz * CLIP_LENGTH / 16000) * 16000 / CLIP_LENGTH * t).astype(np.float32)
+    low, high = 0.5 * tone(1000), 0.3 * tone(6000)
+    lowered = low_pass(np.stack([low + high, low + high]), [4000.0, 7000.0])
+    np.testing.assert_allclose(lowered[0], low, atol=1e-4)  # 6 kHz over the first clip's cutoff: gone
+    np.testing.assert_allclose(lowered[1], low + high, atol=1e-4)  # under the second's: kept
+    clips = np.repeat((low + 0.3 * tone(7800))[None], 200, axis=0)
+    np.testing.assert_array_equal(degrade(clips, np.random.default_rng(0), share=0.0), clips)
+    spectrum = np.abs(np.fft.rfft(degrade(clips[:20], np.random.default_rng(0), share=1.0), axis=1)) ** 2
+    frequencies = np.fft.rfftfreq(CLIP_LENGTH, 1 / 16000)
+    at_7800 = spectrum[:, np.argmin(np.abs(frequencies - 7800))] / spectrum[:, np.argmin(np.abs(frequencies - 1000))]
+    assert np.all(at_7800 < 1e-3)  # the tone was 0.36 of the 1 kHz one's power
+    assert np.all(spectrum[:, (frequencies > 7600) & (frequencies < 7700)].sum(axis=1) > 0.1)  # the noise's
+    changed = np.any(degrade(clips, np.random.default_rng(1), share=0.5) != clips, axis=1).sum()
+    assert 70 < changed < 130
 
 
 def test_a_shifted_clip_g_made_is_recovered_exactly_with_its_shift():

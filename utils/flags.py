@@ -72,8 +72,8 @@ PRESETS = {
     # detect_deepfakes.py: which of the two shipped generators made each clip, or neither
     'attribution': dict(
         generators='checkpoint,checkpoint_seed1',
-        inverse_paths='inverse_mapping_checkpoint/inverse_mapping.keras,'
-                      'inverse_mapping_checkpoint_seed1/inverse_mapping.keras',
+        inverse_paths='inverse_mapping_checkpoint_robust/inverse_mapping.keras,'
+                      'inverse_mapping_checkpoint_seed1_robust/inverse_mapping.keras',
     ),
 }
 

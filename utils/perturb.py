@@ -1,7 +1,8 @@
-"""Changes to clips that leave the spoken word as it is: where it starts, its level, noise, speed.
+"""Changes to clips that leave the spoken word as it is: where it starts, its level, noise, speed, bandwidth.
 
-The classifier trains on them (augmentation), benchmarks place words with them, and recovery uses
-`shift` and `word_onset` to move a word to where the generator makes its words.
+The classifier trains on them (augmentation), the inverse-mapping network learns to see through some
+(degrade), benchmarks place words with them, and recovery uses `shift` and `word_onset` to move a word
+to where the generator makes its words.
 """
 import numpy as np
 
@@ -97,3 +98,24 @@ def augment(audio, rng, *, gain_range=(-10.0, 6.0), noise_snr=(20.0, 40.0), nois
     if noisy.any():
         audio[noisy] = add_noise(audio[noisy], rng.uniform(*noise_snr, noisy.sum()), rng)
     return audio.astype(np.float32)
+
+
+def low_pass(audio, cutoff_hz, rate=16000):
+    """Each clip with everything above its `cutoff_hz` taken out (an ideal filter, by FFT), as resampling
+    to a lower rate and lossy codecs do."""
+    audio = np.asarray(audio, np.float32)
+    spectrum = np.fft.rfft(audio, axis=-1)
+    above = np.fft.rfftfreq(audio.shape[-1], 1 / rate) > np.asarray(cutoff_hz, np.float64)[..., None]
+    return np.fft.irfft(np.where(above, 0, spectrum), audio.shape[-1], axis=-1).astype(np.float32)
+
+
+def degrade(audio, rng, *, share=0.5, cutoff_range=(3000.0, 7500.0), noise_snr=(15.0, 50.0)):
+    """What a clip may meet between the generator and a listener, on `share` of the clips: a low-pass at a
+    random cutoff and white noise at a random SNR (so the inverse-mapping network learns to see through
+    codecs and resampling, which take out the faint highs it otherwise reads z from)."""
+    audio = np.array(audio, np.float32)
+    hit = np.flatnonzero(rng.random(len(audio)) < share)
+    if len(hit):
+        lowered = low_pass(audio[hit], rng.uniform(*cutoff_range, len(hit)))
+        audio[hit] = add_noise(lowered, rng.uniform(*noise_snr, len(hit)), rng)
+    return audio
