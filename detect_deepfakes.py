@@ -55,11 +55,11 @@ def generator_name(folder):
     return os.path.basename(os.path.normpath(folder))
 
 
-def detect(audio, *, detector, generator_dirs, inverse_paths, detector_path, head_network_path=None, threshold_db=3.0,
+def detect(audio, *, detector, generator_dirs, inverse_paths, detector_path, head_network_path, threshold_db=3.0,
            threshold_probability=0.5, batch_size=32, profile=None):
     """Judge clips [N, 16384]: a dict of per-clip arrays 'score', 'fake', 'generator' (the name of the
     folder whose generator made the clip, or 'none'), 'snr_db' (the recovered fit), 'shift' and 'z'. encoder_head
-    reads the network at head_network_path (the first of inverse_paths if None)."""
+    reads the network at head_network_path."""
     import numpy as np
 
     from models.detectors import LogisticRegression, encoder_features
@@ -72,7 +72,7 @@ def detect(audio, *, detector, generator_dirs, inverse_paths, detector_path, hea
 
     if detector == 'encoder_head':
         head = LogisticRegression.load(detector_path, 'python train_detector.py')
-        generator, network = load_generator(generator_dirs[0]), load_inverse_mapping(head_network_path or inverse_paths[0])
+        generator, network = load_generator(generator_dirs[0]), load_inverse_mapping(head_network_path)
         score = head.probability(encoder_features(network, audio))
         z = np.clip(predict_z(network, audio), -1, 1)
         fake = score > threshold_probability

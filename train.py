@@ -148,7 +148,7 @@ def main():
             real = x_train[rng.integers(0, len(x_train), batch_size)]
             z = random_z(batch_size, rng)
             audio = generator(z).numpy()
-            heard = degrade(audio, rng, share=degrade_share) if degrade_share else audio
+            heard = degrade(audio, rng, share=degrade_share)
             weighted_latent, synth_perceptual = synthetic_step(*per_replica(distribution, z, audio, heard))
             losses = np.array([float(real_step(*per_replica(distribution, real))),
                                float(weighted_latent) / latent_loss_weight, float(synth_perceptual)])

@@ -45,8 +45,7 @@ def fit_linear_readout(network, generator, clips, ridge=1e-4, seed=0, batch_size
     rng = np.random.default_rng([seed, 1])
 
     def synthesize_heard(z):
-        audio = synthesize(generator, z)
-        return degrade(audio, rng, share=degrade_share) if degrade_share else audio
+        return degrade(synthesize(generator, z), rng, share=degrade_share)
 
     if clips < CLIP_LENGTH:  # fewer clips than samples: solve in the clips' space
         audio = synthesize_heard(z)

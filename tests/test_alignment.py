@@ -57,12 +57,13 @@ def test_perturbations_move_scale_and_cover_a_word_as_they_say():
 
 def test_low_pass_and_degrade_take_out_the_highs_of_the_clips_they_say():
     """A low-pass keeps each clip's tones under its own cutoff and takes out those over it; degrade leaves clips as
-    they are at share 0, and at share 1 takes out a 7.8 kHz tone and adds white noise (energy where there was none);
+    they are at share 0 (drawing nothing from its generator, so a recipe without it keeps its stream), and at share 1 takes out a 7.8 kHz tone and adds white noise (energy where there was none);
     at share 0.5 it changes about half the clips.
     Break: utils/perturb.py: `return np.fft.irfft(np.where(above, 0, spectrum), audio.shape[-1], axis=-1).astype(np.float32)` -> `return audio`
     Break: utils/perturb.py: `above = np.fft.rfftfreq(audio.shape[-1], 1 / rate) > np.asarray(cutoff_hz, np.float64)[..., None]` -> `above = np.fft.rfftfreq(audio.shape[-1], 1 / rate) > np.max(cutoff_hz)`
     Break: utils/perturb.py: `audio[hit] = add_noise(lowered, rng.uniform(*noise_snr, len(hit)), rng)` -> `audio[hit] = lowered`
     Break: utils/perturb.py: `hit = np.flatnonzero(rng.random(len(audio)) < share)` -> `hit = np.arange(len(audio))`
+    Break: utils/perturb.py: `    if not share:` -> `    if False:`
     """
     t = np.arange(CLIP_LENGTH) / 16000
 
@@ -73,7 +74,9 @@ def test_low_pass_and_degrade_take_out_the_highs_of_the_clips_they_say():
     np.testing.assert_allclose(lowered[0], low, atol=1e-4)  # 6 kHz over the first clip's cutoff: gone
     np.testing.assert_allclose(lowered[1], low + high, atol=1e-4)  # under the second's: kept
     clips = np.repeat((low + 0.3 * tone(7800))[None], 200, axis=0)
-    np.testing.assert_array_equal(degrade(clips, np.random.default_rng(0), share=0.0), clips)
+    rng = np.random.default_rng(0)
+    np.testing.assert_array_equal(degrade(clips, rng, share=0.0), clips)
+    assert rng.random() == np.random.default_rng(0).random()
     spectrum = np.abs(np.fft.rfft(degrade(clips[:20], np.random.default_rng(0), share=1.0), axis=1)) ** 2
     frequencies = np.fft.rfftfreq(CLIP_LENGTH, 1 / 16000)
     at_7800 = spectrum[:, np.argmin(np.abs(frequencies - 7800))] / spectrum[:, np.argmin(np.abs(frequencies - 1000))]

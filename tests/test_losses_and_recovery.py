@@ -166,7 +166,7 @@ def tiny_generator_and_network(folder):
 def test_a_readout_fitted_on_degraded_clips_reads_low_passed_clips_better(tmp_path):
     """Fitted with degrade_share=1, the tiny generator's linear readout recovers z from its clips low-passed at 3 kHz
     (as codecs and resampling leave them) with less than two thirds of the error of a readout fitted on clean clips.
-    Break: models/training.py: `        return degrade(audio, rng, share=degrade_share) if degrade_share else audio` -> `        return audio`
+    Break: models/training.py: `return degrade(synthesize(generator, z), rng, share=degrade_share)` -> `return synthesize(generator, z)`
     """
     generator = tiny_generator(tmp_path)
     z = random_z(200, np.random.default_rng(9))

@@ -344,7 +344,7 @@ def test_the_inverse_mapping_network_hears_degraded_clips_when_asked(tiny_models
     """With degrade_share=1 the network learns z from degraded G(z): its weights after one step differ from a run
     on G(z) as it is, the same seed otherwise (training on CPU is deterministic: with either break the two agree).
     No linear readout here: a readout fitted on degraded clips differs anyway (see test_losses_and_recovery).
-    Break: train.py: `heard = degrade(audio, rng, share=degrade_share) if degrade_share else audio` -> `heard = audio`
+    Break: train.py: `heard = degrade(audio, rng, share=degrade_share)` -> `heard = audio`
     Break: train.py: `        z_pred = network(heard, training=True)` -> `        z_pred = network(audio, training=True)`
     """
     import keras

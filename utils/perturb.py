@@ -112,7 +112,10 @@ def low_pass(audio, cutoff_hz, rate=16000):
 def degrade(audio, rng, *, share=0.5, cutoff_range=(3000.0, 7500.0), noise_snr=(15.0, 50.0)):
     """What a clip may meet between the generator and a listener, on `share` of the clips: a low-pass at a
     random cutoff and white noise at a random SNR (so the inverse-mapping network learns to see through
-    codecs and resampling, which take out the faint highs it otherwise reads z from)."""
+    codecs and resampling, which take out the faint highs it otherwise reads z from). At share 0 the clips
+    come back as they are and `rng` is not drawn from, so a recipe without degradation keeps its stream."""
+    if not share:
+        return np.asarray(audio, np.float32)
     audio = np.array(audio, np.float32)
     hit = np.flatnonzero(rng.random(len(audio)) < share)
     if len(hit):
