@@ -12,8 +12,9 @@ here on the same training takes and G(z) as the head). Columns: ROC AUC, equal e
 positives at 1% false positives, attribution, other speech called "none", seconds per clip.
 
 Scores are kept per perturbation in `{out_dir}/scores/`, so an interrupted run goes on where it
-stopped (`--clips`, `--seed`, `--generators` or `--inverse_paths` changed: they are recomputed). Writes `{out_dir}/detection.md` and
-`.json`, with the ROC curves and score histograms of the clean clips as PNGs.
+stopped (`--clips`, `--seed`, `--generators` or `--inverse_paths` changed: they are recomputed;
+`--inverse_path` or `--detector_path` changed: the head's). Writes `{out_dir}/detection.md` and `.json`,
+with the ROC curves and score histograms of the clean clips as PNGs.
 
     apt-get install -y espeak-ng && python benchmarks/detection.py
     python benchmarks/detection.py --clips=50 --perturbations=clean,gain-12   # a quick look
@@ -169,12 +170,15 @@ def main():
 
     # scores, kept per perturbation so that a run resumes -----------------------------------
     key = {'clips': clips, 'seed': seed, 'generators': generators, 'inverse_paths': inverse_paths}
+    head_key = json.dumps({'inverse_path': inverse_path, 'detector_path': detector_path})
     results, stages = {}, {}
     for name in name_list(perturbations):
         path = os.path.join(out_dir, 'scores', f'{name}.npz')
         saved = dict(np.load(path)) if os.path.isfile(path) else {}
         if saved and json.loads(str(saved.get('key', '{}'))) != key:
             saved = {}
+        if str(saved.get('head_key', '')) != head_key:  # another head or network: only its scores go
+            saved = {field: value for field, value in saved.items() if not field.startswith('encoder_head/')}
         rng = np.random.default_rng([seed, 7, sum(map(ord, name))])
         perturbed = {kind: perturbation(name, rng)(audio) for kind, audio in kinds.items()}
         for detector in chosen:
@@ -191,7 +195,7 @@ def main():
                 saved[f'{field}/seconds'] = np.array((time.perf_counter() - started) / len(perturbed[kind]))
                 saved[f'{field}/stages'] = np.array(json.dumps({s: t / len(perturbed[kind])
                                                                 for s, t in profile.seconds.items()}))
-                saved['key'] = np.array(json.dumps(key))
+                saved['key'], saved['head_key'] = np.array(json.dumps(key)), np.array(head_key)
                 save_npy_dict(path, saved)
                 print(f'{name}: {field} scored ({float(saved[f"{field}/seconds"]):.2f} s a clip)')
         results[name] = saved

@@ -1,6 +1,7 @@
 """Deepfake detection and attribution: the recovery detector, the trained baselines, the script and the benchmark."""
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -165,8 +166,10 @@ def test_encoder_head_trains_and_attribution_names_a_generator_or_none(tiny_mode
 
 def test_detection_benchmark_writes_every_row_and_resumes(tiny_models, fsdd_small, tmp_path):
     """With tiny models, two perturbations and three detectors, the benchmark writes a row per detector and
-    perturbation with attribution on the clean one, the ROC picture, and a second run scores nothing again.
+    perturbation with attribution on the clean one, the ROC picture, a second run scores nothing again,
+    and a third with another head rescores only the head's fields.
     Break: benchmarks/detection.py: `                if field in saved:` -> `                if False:`
+    Break: benchmarks/detection.py: `        if str(saved.get('head_key', '')) != head_key:  # another head or network: only its scores go` -> `        if False:`
     Break: benchmarks/detection.py: `        return lambda audio: perturb.shift(audio, int(name[5:]))` -> `        return lambda audio: audio`
     """
     head = tmp_path / 'head.npz'
@@ -188,3 +191,7 @@ def test_detection_benchmark_writes_every_row_and_resumes(tiny_models, fsdd_smal
     assert not np.allclose(scores['spectral/G1/G1'], clean['spectral/G1/G1'])
     again = run_script('benchmarks/detection.py', *flags)
     assert ' scored (' not in again.stdout
+    shutil.copy(head, tmp_path / 'head2.npz')
+    other_head = run_script('benchmarks/detection.py', *flags, f'--detector_path={tmp_path / "head2.npz"}')
+    rescored = [line for line in other_head.stdout.splitlines() if ' scored (' in line]
+    assert len(rescored) == 4 and all(': encoder_head/' in line for line in rescored)
