@@ -112,17 +112,11 @@ def table_rows(files, judged, refused):
     return rows
 
 
-def markdown_table(rows):
-    keys = list(rows[0])
-    return '\n'.join(['| ' + ' | '.join(keys) + ' |', '|' + '---|' * len(keys)] +
-                     ['| ' + ' | '.join(str(row[k]) for k in keys) + ' |' for row in rows]) + '\n'
-
-
 def main():
     import numpy as np
 
     from recovery.profile import Profile
-    from utils.audio import list_audio_files, run_folder, save_csv, save_json, save_npy, save_text
+    from utils.audio import list_audio_files, markdown_table, run_folder, save_csv, save_json, save_npy, save_text
     from utils.data import load_clips
 
     run_dir = run_folder(input_dir, out_dir, detector)
@@ -144,7 +138,7 @@ def main():
     if rows:
         save_csv(os.path.join(run_dir, 'detections.csv'), rows)
         save_json(os.path.join(run_dir, 'detections.json'), rows)
-        save_text(os.path.join(run_dir, 'detections.md'), markdown_table(rows))
+        save_text(os.path.join(run_dir, 'detections.md'), markdown_table(list(rows[0]), [row.values() for row in rows]))
     if profile and detector == 'recovery' and len(audio):
         print(f'where the time of {len(audio)} clips went:\n{timing.table(len(audio))}')
     fakes = int(np.sum(judged['fake'])) if judged else 0

@@ -245,17 +245,18 @@ def attribution(saved, detector, generators):
 
 
 def markdown(rows, stages, counts):
+    from utils.audio import markdown_table
+
     def pct(row, key):
         return f'{100 * row[key]:.1f}%' if key in row else '—'
     lines = [f'Clips of each kind: {", ".join(f"{n} {k}" for k, n in counts.items())}. Detection: real vs G1 '
              f'(the shipped generator). Attribution: G1 and G2 clips named right; "none": real and espeak-ng clips '
              f'named by neither generator.', '',
-             '| perturbation | detector | ROC AUC | EER | TPR at 1% FPR | attribution | real: none | espeak: none | '
-             's/clip |', '|---|---|---|---|---|---|---|---|---|']
-    for row in rows:
-        lines.append(f'| {row["perturbation"]} | {row["detector"]} | {row["auc"]:.4f} | {100 * row["eer"]:.2f}% | '
-                     f'{100 * row["tpr_at_1pct"]:.1f}% | {pct(row, "attribution")} | {pct(row, "real_none")} | '
-                     f'{pct(row, "espeak_none")} | {row["seconds_per_clip"]:.3f} |')
+             markdown_table(['perturbation', 'detector', 'ROC AUC', 'EER', 'TPR at 1% FPR', 'attribution',
+                             'real: none', 'espeak: none', 's/clip'],
+                            [[row['perturbation'], row['detector'], f'{row["auc"]:.4f}', f'{100 * row["eer"]:.2f}%',
+                              f'{100 * row["tpr_at_1pct"]:.1f}%', pct(row, 'attribution'), pct(row, 'real_none'),
+                              pct(row, 'espeak_none'), f'{row["seconds_per_clip"]:.3f}'] for row in rows]).rstrip('\n')]
     for name, seconds in stages.items():
         lines += ['', f'Recovery\'s seconds a clip by stage ({name}, real and G1 clips): ' +
                   ', '.join(f'{s} {t:.3f}' for s, t in seconds.items() if t)]

@@ -70,7 +70,7 @@ from models.training import fit_linear_readout
 from models.wavegan import init_generator_weights, random_z, synthesize
 from recovery.profile import Profile
 from recovery.recover import recover
-from utils.audio import list_audio_files, save_json, save_text
+from utils.audio import list_audio_files, markdown_table, save_json, save_text
 from utils.data import load_clips, normalize_level, split_files
 from utils.flags import name_list
 from utils.metrics import accuracy, format_value, recovery_report
@@ -159,9 +159,8 @@ def where_time_went(profile, clips):
 
 
 def markdown(results, columns):
-    return ('| set | row | ' + ' | '.join(columns) + ' |\n' + '|---' * (len(columns) + 2) + '|\n' +
-            ''.join(f'| {r["set"]} | {r["row"]} | ' +
-                    ' | '.join(format_value(c, r[c]) for c in columns) + ' |\n' for r in results))
+    return markdown_table(['set', 'row', *columns],
+                          [[r['set'], r['row'], *(format_value(c, r[c]) for c in columns)] for r in results])
 
 
 results, costs = [], []

@@ -8,7 +8,7 @@ import soundfile as sf
 from hypothesis import given, settings, strategies as st
 
 from conftest import BAD_KINDS, FSDD, bad_clip, tone
-from utils.audio import AudioError, CLIP_LENGTH, SAMPLE_RATE, list_audio_files, load_audio, save_wav
+from utils.audio import AudioError, CLIP_LENGTH, SAMPLE_RATE, list_audio_files, load_audio, markdown_table, save_wav
 from utils.data import normalize_level
 
 
@@ -160,3 +160,12 @@ def test_list_audio_files_finds_nested_clips(tmp_path):
     save_wav(str(tmp_path / 'a' / 'x.wav'), np.zeros(10))
     (tmp_path / 'notes.txt').write_text('x')
     assert list_audio_files(str(tmp_path)) == [str(tmp_path / 'a' / 'x.wav')]
+
+
+def test_markdown_table_has_a_header_a_rule_and_a_line_per_row():
+    """The tables the scripts write as .md (detections, benchmarks, metrics).
+    Break: utils/audio.py: `                   for line in [header, ['---'] * len(header), *rows])` -> `                   for line in [header, *rows])`
+    Break: utils/audio.py: `    return ''.join('| ' + ' | '.join(str(cell) for cell in line) + ' |\\n'` -> `    return ''.join('| ' + ' | '.join(str(cell) for cell in line[:1]) + ' |\\n'`
+    """
+    assert markdown_table(['file', 'score'], [['a.wav', 1.5], ('b.wav', 'refused')]) == (
+        '| file | score |\n| --- | --- |\n| a.wav | 1.5 |\n| b.wav | refused |\n')

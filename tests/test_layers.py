@@ -28,7 +28,7 @@ def imported_packages(path):
 
 def test_no_layer_imports_a_layer_above_it():
     """No module of utils/ imports models/ or recovery/, and none of models/ imports recovery/ or a script.
-    Break: utils/metrics.py: `from utils.audio import save_json, save_npy_dict, save_text` -> `from models.wavegan import LATENT_DIM; from utils.audio import save_json, save_npy_dict, save_text`
+    Break: utils/metrics.py: `from utils.audio import markdown_table, save_json, save_npy_dict, save_text` -> `from models.wavegan import LATENT_DIM; from utils.audio import markdown_table, save_json, save_npy_dict, save_text`
     Break: models/training.py: `from models.resnet import resnet` -> `from recovery.profile import Profile; from models.resnet import resnet`
     """
     wrong = []

@@ -138,6 +138,12 @@ def save_csv(path, rows):
     save_text(path, text.getvalue())
 
 
+def markdown_table(header, rows):
+    """A Markdown table: the header's cells, then each row's (any values, written with str)."""
+    return ''.join('| ' + ' | '.join(str(cell) for cell in line) + ' |\n'
+                   for line in [header, ['---'] * len(header), *rows])
+
+
 def save_npy(path, array):
     atomic_write(path, lambda tmp: np.save(tmp, array))
 

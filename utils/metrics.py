@@ -4,7 +4,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from utils.audio import save_json, save_npy_dict, save_text
+from utils.audio import markdown_table, save_json, save_npy_dict, save_text
 from utils.features import floored_power_db, sounding_frames
 
 
@@ -221,9 +221,7 @@ def write_report(folder, name, header, by_kind, seconds, settings):
     lines = [f'{k}: {format_value(k, v)}' for k, v in header.items()]
     print('\n'.join(lines))
     print('\n'.join('  '.join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table))
-    markdown = ('\n'.join(f'- {line}' for line in lines) + '\n\n' +
-                ''.join('| ' + ' | '.join(line) + ' |\n' + ('|---' * len(line) + '|\n' if i == 0 else '')
-                        for i, line in enumerate(table)))
+    markdown = '\n'.join(f'- {line}' for line in lines) + '\n\n' + markdown_table(table[0], table[1:])
     save_json(os.path.join(folder, f'{name}.json'), {'settings': settings, **header, 'results': by_kind})
     save_text(os.path.join(folder, f'{name}.md'), markdown)
     print(f'written to {folder}/{name}.json and .md')
