@@ -1,5 +1,5 @@
 """The clean G1 clips recovery scored lowest in the 300-clip detection benchmark (issue 20), scored again
-alone: as the benchmark does, with more Jacobians, and unmoved (no shift search).
+alone: as the benchmark does, with more Jacobians, unmoved (no shift search), and from the main network's start.
 
     PYTHONPATH=. python docs/experiments/2026-11-30_detection_clean_miss.py
 """
@@ -23,3 +23,5 @@ for name, settings in [('as benchmarked', {}), ('8 Jacobians', {'iterations': 8,
     r = recovery_scores(clips, G, E, **settings)
     print(f'{name}: scores {np.round(r["score"], 2).tolist()}, shifts {r["shift"].tolist()}, '
           f'largest |z| {np.round(np.abs(r["z"]).max(axis=1), 3).tolist()}')
+r = recovery_scores(clips, G, load_inverse_mapping('inverse_mapping_checkpoint/inverse_mapping.keras'))
+print(f'from the main network (not the robust one): scores {np.round(r["score"], 2).tolist()}')
