@@ -4,17 +4,17 @@ their indices, and the clean fakes' median.
 
     PYTHONPATH=. python docs/experiments/2026-11-30_detection_extremes.py [logs/benchmarks/detection]
 """
-import ast
+import importlib.util
 import os
 import sys
 
 import numpy as np
 
 folder = sys.argv[1] if len(sys.argv) > 1 else 'logs/benchmarks/detection'
-settings = ast.parse(open('benchmarks/detection.py').read())
-names = next(node.value.value for node in settings.body if isinstance(node, ast.Assign)
-             and getattr(node.targets[0], 'id', '') == 'perturbations').split(',')
-for name in names:
+spec = importlib.util.spec_from_file_location('bench', 'benchmarks/detection.py')
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)  # its settings, in its order
+for name in bench.perturbations.split(','):
     path = os.path.join(folder, 'scores', f'{name}.npz')
     saved = np.load(path) if os.path.isfile(path) else {}
     if 'recovery/G1/G1' not in saved:
