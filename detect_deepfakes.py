@@ -2,7 +2,7 @@
 
 Detectors (`--detector`):
 - `recovery` (ours, no training): how closely the generator makes the clip, whatever its gain, DC
-  offset, shift or clipped peaks (recovery/detect.py). The score is that fit's SNR in dB; clips G made
+  offset, shift, speed or clipped peaks (recovery/detect.py). The score is that fit's SNR in dB; clips G made
   score 30-40 dB (fitting stops at 40), real speech about 0, a fake under 20 dB of noise about 15.
 - `encoder_head` (the authors' recipe; `--config=paper` with their models): a two-class head on the frozen inverse-mapping
   network (`--inverse_path`), trained by `train_detector.py`. The score is its probability that the clip is fake.
@@ -11,7 +11,7 @@ With several generators (`--generators=dirA,dirB`, each with its inverse-mapping
 'none' when none reaches the threshold (`--config=attribution` uses the two shipped generators).
 
 For a folder NAME it writes `{out_dir}/NAME/{detector}/detections.csv`, `.json` and `.md`: each clip's
-file, score, decision (fake, real or refused), generator, recovered SNR, shift and z file (`FILE_z.npy`
+file, score, decision (fake, real or refused), generator, recovered SNR, shift, speed and z file (`FILE_z.npy`
 beside the table). Clips that cannot be read, are silent or too short are listed as refused, never
 scored.
 
@@ -58,8 +58,9 @@ def generator_name(folder):
 def detect(audio, *, detector, generator_dirs, inverse_paths, detector_path, head_network_path, threshold_db=3.0,
            threshold_probability=0.5, batch_size=32, profile=None):
     """Judge clips [N, 16384]: a dict of per-clip arrays 'score', 'fake', 'generator' (the name of the
-    folder whose generator made the clip, or 'none'), 'snr_db' (the recovered fit), 'shift' and 'z'. encoder_head
-    reads the network at head_network_path."""
+    folder whose generator made the clip, or 'none'), 'snr_db' (the recovered fit), 'shift', 'speed' and 'z'
+    (the clip is change_speed(shift(G(z), shift), speed) with a gain and offset). encoder_head reads the
+    network at head_network_path."""
     import numpy as np
 
     from models.detectors import LogisticRegression, encoder_features
@@ -77,7 +78,8 @@ def detect(audio, *, detector, generator_dirs, inverse_paths, detector_path, hea
         z = np.clip(predict_z(network, audio), -1, 1)
         fake = score > threshold_probability
         return {'score': score, 'fake': fake, 'generator': np.where(fake, generator_name(generator_dirs[0]), 'none'),
-                'snr_db': snr_db(audio, synthesize(generator, z)), 'shift': np.zeros(len(audio), int), 'z': z}
+                'snr_db': snr_db(audio, synthesize(generator, z)), 'shift': np.zeros(len(audio), int),
+                'speed': np.ones(len(audio)), 'z': z}
     fits = [recovery_scores(audio, load_generator(g), load_inverse_mapping(n), batch_size=batch_size,
                             profile=profile, desc=f'fitting {generator_name(g)}')
             for g, n in zip(generator_dirs, inverse_paths)]
@@ -88,8 +90,7 @@ def detect(audio, *, detector, generator_dirs, inverse_paths, detector_path, hea
     fake = score > threshold_db
     names = np.array([generator_name(g) for g in generator_dirs])
     return {'score': score, 'fake': fake, 'generator': np.where(fake, names[best], 'none'), 'snr_db': score,
-            'shift': np.stack([fit['shift'] for fit in fits])[best, clips],
-            'z': np.stack([fit['z'] for fit in fits])[best, clips],
+            **{key: np.stack([fit[key] for fit in fits])[best, clips] for key in ('shift', 'speed', 'z')},
             **{f'score_{name}': row for name, row in zip(names, scores)}}
 
 
@@ -103,10 +104,11 @@ def table_rows(files, judged, refused):
         rows.append({'file': path, 'score': round(float(judged['score'][i]), 4),
                      'decision': 'fake' if judged['fake'][i] else 'real', 'generator': str(judged['generator'][i]),
                      'snr_db': round(float(judged['snr_db'][i]), 2), 'shift': int(judged['shift'][i]),
+                     'speed': round(float(judged['speed'][i]), 4),
                      'z_file': flat_name(path) + '_z.npy',
                      **{key: round(float(judged[key][i]), 2) for key in extra}, 'reason': ''})
     blank = dict.fromkeys(rows[0] if rows else ['file', 'score', 'decision', 'generator', 'snr_db', 'shift',
-                                                  'z_file', 'reason'], '')
+                                                  'speed', 'z_file', 'reason'], '')
     for path, reason in refused:
         rows.append({**blank, 'file': path, 'decision': 'refused', 'reason': reason})
     return rows

@@ -66,7 +66,7 @@ def best_fitted(generator, clip, shifts, z_all, profile=None):
 
 
 def search_shifts(network, generator, clips, onsets, *, refine_steps, bounded=True, shortlist=SHORTLIST,
-                  margin=CLEAR_MARGIN, largest=None, judge=True, profile=None):
+                  margin=CLEAR_MARGIN, largest=None, judge=True, residues=None, profile=None):
     """The shift of each clip [N, 16384] that G fits best, and the network's z there and refined through its
     readout: (shifts [N], start [N, 100], refined [N, 100]).
 
@@ -78,18 +78,23 @@ def search_shifts(network, generator, clips, onsets, *, refine_steps, bounded=Tr
     whose refined z fits its placed clip best is kept, unless the clip as it is fits within CLEAR_MARGIN dB
     of it (most clips are not moved at all); when the next best fits that close too, and neither is
     DECISIVE_SNR dB, the two are told apart by JUDGE_ITERATIONS Gauss-Newton steps (unless not `judge`).
+    `residues` [N], where not NaN, gives a clip's shift up to a multiple of PERIOD (recovery/tones.py read it from
+    the generator's tones) in place of the shortlist.
     For a clip G made and then moved, that is its true shift; for other clips it is no guide (see recover).
     """
     kernel, bias = network.get_layer('linear_readout').get_weights()
     latest = int(onsets[-1]) + HOP
     owner, lags = [], []
     for i, (clip, onset) in enumerate(zip(clips, word_onset(clips))):
-        z_all = readout_z_at_every_shift(kernel, bias, clip)
         candidates = np.unique(np.concatenate([np.arange(onset - latest, onset + HOP + 1),
                                                np.arange(-LOCAL_SHIFTS, LOCAL_SHIFTS + 1)]))
         candidates = candidates[np.abs(candidates) <= min(len(clip) - 1, len(clip) if largest is None else largest)]
-        plausible = candidates[np.argsort(unlike_the_prior(z_all[candidates % len(z_all)]), kind='stable')]
-        best = best_fitted(generator, clip, plausible[:shortlist], z_all, profile)
+        if residues is not None and not np.isnan(residues[i]):
+            best = int(residues[i])
+        else:
+            z_all = readout_z_at_every_shift(kernel, bias, clip)
+            plausible = candidates[np.argsort(unlike_the_prior(z_all[candidates % len(z_all)]), kind='stable')]
+            best = best_fitted(generator, clip, plausible[:shortlist], z_all, profile)
         alike = best + PERIOD * np.arange(-(len(clip) // PERIOD), len(clip) // PERIOD + 1)
         alike = np.union1d(alike[np.isin(alike, candidates)], [0])
         owner += [i] * len(alike)

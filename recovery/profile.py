@@ -8,7 +8,7 @@ class Profile:
     per clip: forward (one clip's audio), tangent (one of the 100 directions a Jacobian pushes through the
     generator), backward (one clip's gradient)."""
 
-    STAGES = ('shift search', 'network', 'readout refinement', 'Jacobians', 'Gauss-Newton steps', 'L-BFGS')
+    STAGES = ('tones', 'shift search', 'network', 'readout refinement', 'Jacobians', 'Gauss-Newton steps', 'L-BFGS')
 
     def __init__(self):
         self.seconds = dict.fromkeys(self.STAGES, 0.0)

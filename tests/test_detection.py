@@ -11,9 +11,13 @@ from conftest import ROOT, run_script, tone
 from models.resnet import load_inverse_mapping
 from models.tf1_loader import load_generator
 from models.wavegan import random_z, synthesize
-from recovery.detect import clipped_samples
+from recovery.alignment import generator_words
+from recovery.detect import PATIENCE, clipped_samples, recovery_scores
 from recovery.gauss_newton import gauss_newton
-from utils.perturb import gain_db, shift
+from recovery.profile import Profile
+from recovery.tones import fingerprint, played_speeds, tone_shifts, undo_speed
+from utils.data import load_clips
+from utils.perturb import change_speed, gain_db, shift
 from utils.roc import equal_error_rate, roc_auc, tpr_at_fpr
 
 
@@ -64,6 +68,72 @@ def test_gauss_newton_with_gain_and_offset_fits_a_quieter_shifted_up_clip_exactl
     assert np.all(affine > 60) and np.all(plain < 30)
 
 
+def shipped_generator():
+    return load_generator(os.path.join(ROOT, 'checkpoint'))
+
+
+def real_takes(*names):
+    from conftest import FSDD
+    return load_clips([os.path.join(FSDD, name) for name in names])[0]
+
+
+def test_the_generators_tones_tell_how_fast_and_where_its_clip_plays_and_real_speech_shows_none():
+    """Clips the shipped generator made, played 5% slower to 5% faster, are read at their speed (to 0.05%) and
+    slowed back to within 20 dB SNR of what G made; at speed 1 exactly 1; moved by up to 511 samples either way,
+    the tones' phases say by how much (up to a multiple of 1024); real takes, as they are or 4% faster, match no
+    speed and are left at 1, and neither they nor the second generator's clips have the generator's phases.
+    Break: recovery/tones.py: `np.interp(bins[BAND[0]:BAND[1]] / f, bins, mean)` -> `np.interp(bins[BAND[0]:BAND[1]] * f, bins, mean)`
+    Break: recovery/tones.py: `match.max(axis=1) >= MATCH` -> `match.max(axis=1) >= 0`
+    Break: recovery/tones.py: `        out[changed] = change_speed(out[changed], 1 / speeds[changed])` -> `        out[changed] = change_speed(out[changed], speeds[changed])`
+    Break: recovery/tones.py: `phasors(clips, bins) * np.conj(fingerprint['phases'])` -> `phasors(clips, bins) * fingerprint['phases']`
+    Break: recovery/tones.py: `return np.where(best >= PERIOD // 2, best - PERIOD, best), agreement` -> `return best, agreement`
+    Break: recovery/tones.py: `agreement.max(axis=-1) >= PHASES_AGREE` -> `agreement.max(axis=-1) >= 0`
+    """
+    generator = shipped_generator()
+    tones = fingerprint(generator_words(generator))
+    made = synthesize(generator, random_z(6, np.random.default_rng(21)))
+    factors = np.array([0.95, 0.97, 0.99, 1.0, 1.03, 1.05])
+    speeds, matched = played_speeds(change_speed(made, factors), tones)
+    assert matched.all() and np.all(np.abs(speeds / factors - 1) <= 5e-4) and speeds[3] == 1
+    undone = undo_speed(change_speed(made, factors), speeds)
+    assert np.all(10 * np.log10(np.sum(made ** 2, axis=1) / (np.sum((undone - made) ** 2, axis=1) + 1e-30)) > 20)
+    moves = np.array([0, 1, -37, 400, -511, 250])
+    for moved in (moves, moves + 1024):  # where G made it, to the sample, up to a multiple of 1024
+        found, locked = tone_shifts(shift(made, moved), tones)
+        assert np.array_equal(found, moves) and locked.all()
+    real = real_takes('3_theo_0.wav', '7_nicolas_2.wav', '0_jackson_0.wav', '5_yweweler_1.wav')
+    for clips in (real, change_speed(real, 1.04)):
+        speeds, matched = played_speeds(clips, tones)
+        assert not matched.any() and np.all(speeds == 1) and not tone_shifts(clips, tones)[1].any()
+    other = synthesize(load_generator(os.path.join(ROOT, 'checkpoint_seed1')), random_z(6, np.random.default_rng(21)))
+    assert not tone_shifts(other, tones)[1].any()  # the second generator: the same tones, other phases
+
+
+def test_a_quiet_fake_the_fit_climbs_slowly_on_is_followed_further_and_real_speech_is_not():
+    """The detection benchmark's quietest G1 clip (z at the prior's bound; 0.5 dB after the 2 Jacobians real
+    speech gets) is fitted past the threshold, since its tones match the generator's, and so is it 37 samples
+    later, placed by its tones (the shift search alone puts it 164 samples early); a real take, whose tones do
+    not match, gets no more generator passes than with no further patience at all.
+    Break: recovery/detect.py: `MATCHED_PATIENCE = 8 ` -> `MATCHED_PATIENCE = 2 `
+    Break: recovery/detect.py: `        slow = np.flatnonzero(locked & (score < give_up_snr))` -> `        slow = np.flatnonzero(score < give_up_snr)`
+    Break: recovery/detect.py: `residues=np.where(locked, residues, np.nan),` -> `residues=None,`
+    """
+    from models.resnet import load_inverse_mapping
+    generator = shipped_generator()
+    network = load_inverse_mapping(os.path.join(ROOT, 'inverse_mapping_checkpoint_robust', 'inverse_mapping.keras'))
+    quiet = synthesize(generator, random_z(300, np.random.default_rng([2026, 1]))[239:240])
+    fitted = recovery_scores(np.concatenate([quiet, shift(quiet, 37)]), generator, network)
+    assert np.all(fitted['score'] > 3) and fitted['shift'].tolist() == [0, 37]
+    real = real_takes('3_theo_0.wav')
+    passes = []
+    for matched_patience in (8, PATIENCE):
+        profile = Profile()
+        assert recovery_scores(real, generator, network, matched_patience=matched_patience,
+                               profile=profile)['score'][0] < 2
+        passes.append(profile.passes['tangent'])
+    assert passes[0] == passes[1] > 0
+
+
 def write(path, audio, rate=16000):
     sf.write(str(path), np.asarray(audio, np.float32).reshape(-1), rate, subtype='FLOAT')
 
@@ -71,8 +141,8 @@ def write(path, audio, rate=16000):
 @pytest.fixture(scope='module')
 def judged_folder(tmp_path_factory):
     """Clips the shipped generator made (as made; 12 dB quieter and 37 samples later; 6 dB louder, clipped, 400
-    samples later; through OGG Vorbis at about 64 kbit/s, a clip whose start the main network's z misses there),
-    two real FSDD takes and a silent file, judged by detect_deepfakes.py with its default models."""
+    samples later; played 5% faster; through OGG Vorbis at about 64 kbit/s, a clip whose start the main network's z
+    misses there), two real FSDD takes and a silent file, judged by detect_deepfakes.py with its default models."""
     from conftest import FSDD
     folder = tmp_path_factory.mktemp('judged')
     generator = load_generator(os.path.join(ROOT, 'checkpoint'))
@@ -80,6 +150,7 @@ def judged_folder(tmp_path_factory):
     write(folder / 'fake.wav', fakes[0])
     write(folder / 'fake_quiet_shifted.wav', shift(gain_db(fakes[1:2], -12.0), 37))
     write(folder / 'fake_loud_clipped_shifted.wav', shift(gain_db(fakes[2:3], 6.0), 400))
+    write(folder / 'fake_fast.wav', change_speed(synthesize(generator, random_z(1, np.random.default_rng(17))), 1.05))
     ogg = synthesize(generator, random_z(60, np.random.default_rng([2026, 1]))[28:29])  # the detection benchmark's
     sf.write(str(folder / 'fake_through_ogg.ogg'), ogg[0], 16000, format='OGG', subtype='VORBIS', compression_level=0.7)
     for name in ('3_theo_0.wav', '7_nicolas_2.wav'):
@@ -93,18 +164,21 @@ def judged_folder(tmp_path_factory):
 
 def test_fakes_are_called_fake_even_quieter_louder_and_shifted_and_real_speech_real(judged_folder):
     """The clip G made scores over 30 dB; the gained and shifted ones are fake too, with the shift found, the
-    clipped one fitted over 30 dB where it is not clipped, and so is the one through OGG; real takes are real,
-    scoring near 0 dB.
-    Break: recovery/detect.py: `return place((~clipped_samples(clips)).astype(np.float32), shifts)[0]` -> `return place(np.ones_like(clips), shifts)[0]`
+    clipped one fitted over 30 dB where it is not clipped, and so are the one through OGG and the one played
+    faster, with its speed found; real takes are real, scoring near 0 dB.
+    Break: recovery/detect.py: `mask = place((~clipped_samples(heard)).astype(np.float32), shifts)[0]` -> `mask = place(np.ones_like(heard), shifts)[0]`
     Break: recovery/detect.py: `margin=margin, largest=largest_shift, judge=False,` -> `margin=margin, largest=0, judge=False,`
+    Break: recovery/detect.py: `speeds, _ = played_speeds(batch, tones)` -> `speeds = np.ones(len(batch))`
     Break: detect_deepfakes.py: `fake = score > threshold_db` -> `fake = score > 1e9`
     Break: detect_deepfakes.py: `inverse_paths = 'inverse_mapping_checkpoint_robust/inverse_mapping.keras'` -> `inverse_paths = 'inverse_mapping_checkpoint/inverse_mapping.keras'`
     """
     _, rows, _ = judged_folder
     assert float(rows['fake.wav']['score']) > 30
-    for name in ('fake.wav', 'fake_quiet_shifted.wav', 'fake_loud_clipped_shifted.wav', 'fake_through_ogg.ogg'):
+    for name in ('fake.wav', 'fake_quiet_shifted.wav', 'fake_loud_clipped_shifted.wav', 'fake_through_ogg.ogg',
+                 'fake_fast.wav'):
         assert rows[name]['decision'] == 'fake' and rows[name]['generator'] == 'checkpoint', rows[name]
     assert rows['fake_quiet_shifted.wav']['shift'] == 37 and rows['fake_loud_clipped_shifted.wav']['shift'] == 400
+    assert rows['fake.wav']['speed'] == 1 and abs(rows['fake_fast.wav']['speed'] - 1.05) <= 5e-4
     assert float(rows['fake_loud_clipped_shifted.wav']['score']) > 30
     for name in ('real_3_theo_0.wav', 'real_7_nicolas_2.wav'):
         assert rows[name]['decision'] == 'real' and rows[name]['generator'] == 'none' and float(rows[name]['score']) < 2
@@ -121,7 +195,7 @@ def test_a_refused_clip_is_listed_as_refused_not_scored_and_the_table_is_written
     refused = [row for row in rows.values() if row['decision'] == 'refused']
     assert len(refused) == 1 and refused[0]['file'].endswith('silent.wav') and 'silent' in refused[0]['reason']
     assert refused[0]['score'] == ''
-    assert (run_dir / 'detections.csv').read_text().count('\n') == 8
+    assert (run_dir / 'detections.csv').read_text().count('\n') == 9
     assert (run_dir / 'detections.md').read_text().count('| refused |') == 1
     assert np.load(run_dir / 'fake_z.npy').shape == (100,)
 
