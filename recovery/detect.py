@@ -23,7 +23,7 @@ CHORD_STEPS = 8          # steps after each Jacobian that reuse it (see gauss_ne
 ENOUGH_SNR = 40.0        # dB: a fit this close settles it; Gauss-Newton stops there
 GIVE_UP_SNR = 3.0        # dB: a clip still under this after PATIENCE Jacobians is not G's (real speech stays near 0)
 PATIENCE = 2             # (recovery gives up after one; a noisy fake can need two)
-MATCHED_PATIENCE = 8     # Jacobians before giving up on a clip whose tones' phases are the generator's (recovery/tones.py)
+OWN_TONES_PATIENCE = 8   # Jacobians before giving up on a clip with the generator's tone phases (recovery/tones.py)
 REFINE_STEPS = 8         # readout steps on the network's z at each placement the search weighs (recovery: 32)
 MARGIN = 0.0             # dB: a moved placement wins over the clip as it is when it fits better at all
 LARGEST_SHIFT = 512      # samples: the shifts tried either way (a clip moved or padded by up to a few hundred)
@@ -45,7 +45,7 @@ def clipped_samples(clips):
 
 def recovery_scores(clips, generator, network, *, batch_size=32, iterations=ITERATIONS,
                     refine_steps=REFINE_STEPS, enough_snr=ENOUGH_SNR, give_up_snr=GIVE_UP_SNR, patience=PATIENCE,
-                    matched_patience=MATCHED_PATIENCE, margin=MARGIN, largest_shift=LARGEST_SHIFT, profile=None,
+                    own_tones_patience=OWN_TONES_PATIENCE, margin=MARGIN, largest_shift=LARGEST_SHIFT, profile=None,
                     desc='scoring by recovery'):
     """Score clips [N, 16384] by how closely G makes them: a dict of arrays 'score' (SNR in dB), 'z', 'shift'
     and 'speed' (the clip is G(z) moved `shift` samples later, with a gain and offset, played `speed` times
@@ -60,7 +60,7 @@ def recovery_scores(clips, generator, network, *, batch_size=32, iterations=ITER
     `iterations` Jacobians, stopping at enough_snr dB or, after `patience` Jacobians, under give_up_snr.
     A clip moved or slowed that ends under give_up_snr is fitted again as it is, and keeps the better fit
     (a fake the search misplaced); a clip whose tones' phases are the generator's that still ends under
-    give_up_snr goes on from its fit up to matched_patience Jacobians in all (a quiet fake can climb
+    give_up_snr goes on from its fit up to own_tones_patience Jacobians in all (a quiet fake can climb
     slowly; real speech and other generators' clips, whose phases are not, cost nothing more).
     """
     profile = profile or Profile()
@@ -74,11 +74,11 @@ def recovery_scores(clips, generator, network, *, batch_size=32, iterations=ITER
         with profile.stage('tones'):
             speeds, _ = played_speeds(batch, tones)
             leveled = level(undo_speed(batch, speeds), peak)
-            residues, locked = tone_shifts(leveled, tones)
+            residues, own_tones = tone_shifts(leveled, tones)  # own_tones: the phases are this generator's
         with profile.stage('shift search'):
             shifts, _, z = search_shifts(network, generator, leveled, onsets, refine_steps=refine_steps,
                                          margin=margin, largest=largest_shift, judge=False,
-                                         residues=np.where(locked, residues, np.nan),
+                                         residues=np.where(own_tones, residues, np.nan),
                                          profile=profile)
         z, score = fit_as(generator, batch, speeds, shifts, z, iterations, patience, **settings)
         again = np.flatnonzero((score < give_up_snr) & ((shifts != 0) | (speeds != 1)))
@@ -89,9 +89,9 @@ def recovery_scores(clips, generator, network, *, batch_size=32, iterations=ITER
             better = score_again > score[again]
             won = again[better]
             z[won], score[won], shifts[won], speeds[won] = z_again[better], score_again[better], 0, 1
-        slow = np.flatnonzero(locked & (score < give_up_snr))
-        if len(slow) and matched_patience > patience:  # G's tones, but not yet G's waveform: go on
-            more = matched_patience - patience
+        slow = np.flatnonzero(own_tones & (score < give_up_snr))
+        if len(slow) and own_tones_patience > patience:  # G's tones, but not yet G's waveform: go on
+            more = own_tones_patience - patience
             z_more, score_more = fit_as(generator, batch[slow], speeds[slow], shifts[slow], z[slow], more, more,
                                         **settings)
             better = score_more > score[slow]

@@ -99,8 +99,8 @@ def test_the_generators_tones_tell_how_fast_and_where_its_clip_plays_and_real_sp
     assert np.all(10 * np.log10(np.sum(made ** 2, axis=1) / (np.sum((undone - made) ** 2, axis=1) + 1e-30)) > 20)
     moves = np.array([0, 1, -37, 400, -511, 250])
     for moved in (moves, moves + 1024):  # where G made it, to the sample, up to a multiple of 1024
-        found, locked = tone_shifts(shift(made, moved), tones)
-        assert np.array_equal(found, moves) and locked.all()
+        found, own_tones = tone_shifts(shift(made, moved), tones)
+        assert np.array_equal(found, moves) and own_tones.all()
     real = real_takes('3_theo_0.wav', '7_nicolas_2.wav', '0_jackson_0.wav', '5_yweweler_1.wav')
     for clips in (real, change_speed(real, 1.04)):
         speeds, matched = played_speeds(clips, tones)
@@ -114,9 +114,9 @@ def test_a_quiet_fake_the_fit_climbs_slowly_on_is_followed_further_and_real_spee
     speech gets) is fitted past the threshold, since its tones match the generator's, and so is it 37 samples
     later, placed by its tones (the shift search alone puts it 164 samples early); a real take, whose tones do
     not match, gets no more generator passes than with no further patience at all.
-    Break: recovery/detect.py: `MATCHED_PATIENCE = 8 ` -> `MATCHED_PATIENCE = 2 `
-    Break: recovery/detect.py: `        slow = np.flatnonzero(locked & (score < give_up_snr))` -> `        slow = np.flatnonzero(score < give_up_snr)`
-    Break: recovery/detect.py: `residues=np.where(locked, residues, np.nan),` -> `residues=None,`
+    Break: recovery/detect.py: `OWN_TONES_PATIENCE = 8 ` -> `OWN_TONES_PATIENCE = 2 `
+    Break: recovery/detect.py: `        slow = np.flatnonzero(own_tones & (score < give_up_snr))` -> `        slow = np.flatnonzero(score < give_up_snr)`
+    Break: recovery/detect.py: `residues=np.where(own_tones, residues, np.nan),` -> `residues=None,`
     """
     from models.resnet import load_inverse_mapping
     generator = shipped_generator()
@@ -126,9 +126,9 @@ def test_a_quiet_fake_the_fit_climbs_slowly_on_is_followed_further_and_real_spee
     assert np.all(fitted['score'] > 3) and fitted['shift'].tolist() == [0, 37]
     real = real_takes('3_theo_0.wav')
     passes = []
-    for matched_patience in (8, PATIENCE):
+    for own_tones_patience in (8, PATIENCE):
         profile = Profile()
-        assert recovery_scores(real, generator, network, matched_patience=matched_patience,
+        assert recovery_scores(real, generator, network, own_tones_patience=own_tones_patience,
                                profile=profile)['score'][0] < 2
         passes.append(profile.passes['tangent'])
     assert passes[0] == passes[1] > 0
