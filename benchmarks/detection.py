@@ -210,7 +210,7 @@ def main():
             if f'{detector}/G2/G2' in saved:
                 row.update(attribution(saved, detector, len(G)))
             if detector == 'recovery' and name == 'clean':
-                stages[name] = {s: float(np.mean([json.loads(str(saved[f'recovery/{kind}/G1/stages'])).get(s, 0.0)
+                stages[name] = {s: float(np.mean([json.loads(str(saved[f'recovery/{kind}/G1/stages']))[s]
                                                   for kind in ('real', 'G1')])) for s in Profile.STAGES}
             rows.append(row)
     report = markdown(rows, stages, {k: len(a) for k, a in kinds.items()})

@@ -2,6 +2,8 @@
 import contextlib
 import time
 
+from utils.audio import markdown_table
+
 
 class Profile:
     """Where a recovery's time goes: seconds in each stage, and the generator passes it made, each counted
@@ -33,11 +35,11 @@ class Profile:
 
     def table(self, clips):
         """The breakdown as a markdown table, per clip, with the stages' share of the total."""
-        rows = [f'| {name} | {seconds / clips:.4f} | {100 * seconds / max(self.total, 1e-12):.1f}% |'
+        rows = [[name, f'{seconds / clips:.4f}', f'{100 * seconds / max(self.total, 1e-12):.1f}%']
                 for name, seconds in self.seconds.items()]
         staged = sum(self.seconds.values())
-        rows.append(f'| all stages | {staged / clips:.4f} | {100 * staged / max(self.total, 1e-12):.1f}% |')
-        rows.append(f'| total (wall clock) | {self.total / clips:.4f} | 100% |')
+        rows.append(['all stages', f'{staged / clips:.4f}', f'{100 * staged / max(self.total, 1e-12):.1f}%'])
+        rows.append(['total (wall clock)', f'{self.total / clips:.4f}', '100%'])
         passes = ', '.join(f'{kind} {count / clips:.1f}' for kind, count in self.passes.items())
-        return ('| stage | seconds per clip | share |\n|---|---|---|\n' + '\n'.join(rows) +
-                f'\n\ngenerator passes per clip: {passes}\n')
+        return (markdown_table(['stage', 'seconds per clip', 'share'], rows) +
+                f'\ngenerator passes per clip: {passes}\n')
