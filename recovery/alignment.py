@@ -79,7 +79,8 @@ def search_shifts(network, generator, clips, onsets, *, refine_steps, bounded=Tr
     of it (most clips are not moved at all); when the next best fits that close too, and neither is
     DECISIVE_SNR dB, the two are told apart by JUDGE_ITERATIONS Gauss-Newton steps (unless not `judge`).
     `residues` [N], where not NaN, gives a clip's shift up to a multiple of PERIOD (recovery/tones.py read it from
-    the generator's tones) in place of the shortlist.
+    the generator's tones) in place of the shortlist; only its multiples are weighed then, the clip as it is
+    among them only when they include it (a quiet fake's first fits are poor everywhere, and unmoved could win).
     For a clip G made and then moved, that is its true shift; for other clips it is no guide (see recover).
     """
     kernel, bias = network.get_layer('linear_readout').get_weights()
@@ -96,7 +97,9 @@ def search_shifts(network, generator, clips, onsets, *, refine_steps, bounded=Tr
             plausible = candidates[np.argsort(unlike_the_prior(z_all[candidates % len(z_all)]), kind='stable')]
             best = best_fitted(generator, clip, plausible[:shortlist], z_all, profile)
         alike = best + PERIOD * np.arange(-(len(clip) // PERIOD), len(clip) // PERIOD + 1)
-        alike = np.union1d(alike[np.isin(alike, candidates)], [0])
+        alike = alike[np.isin(alike, candidates)]
+        if residues is None or np.isnan(residues[i]) or not len(alike):  # the clip as it is too: most are unmoved
+            alike = np.union1d(alike, [0])
         owner += [i] * len(alike)
         lags += list(alike)
     owner, lags = np.array(owner), np.array(lags)
@@ -107,9 +110,11 @@ def search_shifts(network, generator, clips, onsets, *, refine_steps, bounded=Tr
     undecided = []
     for i in range(len(clips)):
         mine = np.flatnonzero(owner == i)
-        ranked, unmoved = mine[np.argsort(-snr[mine], kind='stable')], mine[lags[mine] == 0][0]
-        chosen[i] = unmoved if snr[unmoved] >= snr[ranked[0]] - margin else ranked[0]
-        if chosen[i] != unmoved and snr[ranked[1]] >= snr[ranked[0]] - CLEAR_MARGIN and snr[ranked[0]] < DECISIVE_SNR:
+        ranked, unmoved = mine[np.argsort(-snr[mine], kind='stable')], mine[lags[mine] == 0]
+        stays = len(unmoved) and snr[unmoved[0]] >= snr[ranked[0]] - margin
+        chosen[i] = unmoved[0] if stays else ranked[0]
+        if not stays and len(ranked) > 1 and snr[ranked[1]] >= snr[ranked[0]] - CLEAR_MARGIN \
+                and snr[ranked[0]] < DECISIVE_SNR:
             undecided.append(ranked[:2])
     if undecided and judge:  # the two best fits of each, a few Gauss-Newton steps each (in one batch), tell them apart
         pairs = np.concatenate(undecided)

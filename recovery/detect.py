@@ -58,10 +58,11 @@ def recovery_scores(clips, generator, network, *, batch_size=32, iterations=ITER
     phases put it when they are the generator's (tone_shifts), and Gauss-Newton fits
     gain * G(z) + offset over the samples the placed clip holds and that are not clipped, up to
     `iterations` Jacobians, stopping at enough_snr dB or, after `patience` Jacobians, under give_up_snr.
-    A clip moved or slowed that ends under give_up_snr is fitted again as it is, and keeps the better fit
-    (a fake the search misplaced); a clip whose tones' phases are the generator's that still ends under
-    give_up_snr goes on from its fit up to own_tones_patience Jacobians in all (a quiet fake can climb
-    slowly; real speech and other generators' clips, whose phases are not, cost nothing more).
+    A clip whose tones' phases are the generator's is placed where they say (only there, up to multiples of
+    1024) and, if it still ends under give_up_snr, goes on from its fit up to own_tones_patience Jacobians in
+    all (a quiet fake can climb slowly; real speech and other generators' clips, whose phases are not, cost
+    nothing more). Any other clip the search moved or slowed that ends under give_up_snr is fitted again as
+    it is, and keeps the better fit (a fake the search misplaced).
     """
     profile = profile or Profile()
     started = time.perf_counter()
@@ -81,7 +82,7 @@ def recovery_scores(clips, generator, network, *, batch_size=32, iterations=ITER
                                          residues=np.where(own_tones, residues, np.nan),
                                          profile=profile)
         z, score = fit_as(generator, batch, speeds, shifts, z, iterations, patience, **settings)
-        again = np.flatnonzero((score < give_up_snr) & ((shifts != 0) | (speeds != 1)))
+        again = np.flatnonzero((score < give_up_snr) & ((shifts != 0) | (speeds != 1)) & ~own_tones)
         if len(again):  # moved or slowed, and G fits them nowhere near: the clip as it is may be a fake misplaced
             _, z_again = network_start(network, generator, level(batch[again], peak), refine_steps, profile=profile)
             z_again, score_again = fit_as(generator, batch[again], np.ones(len(again)), np.zeros(len(again), int),

@@ -17,7 +17,7 @@ STEP = 0.0002          # the speeds read differ by this (a fit needs the speed w
 CLOSE_ENOUGH = 0.0004  # a speed this close to 1 is taken as 1
 MATCH = 0.2            # the tones must match this well (a correlation): G's clips 0.25-0.7, speech under 0.15
 BAND = (150, 8000)     # rfft bins compared (of a 16384-sample clip: about 146 Hz to 7.8 kHz at 16 kHz)
-PHASES_AGREE = 0.25    # phases agreeing this well are this generator's: its clips 0.3-1, speech and others' under 0.17
+PHASES_AGREE = 0.2     # phases agreeing this well are this generator's: its clips 0.15-0.8, speech and others' under 0.18
 SMOOTHING = 65         # bins of the running median taken off each log spectrum, leaving its tones
 
 
@@ -55,12 +55,18 @@ def fingerprint(words):
     return {'speeds': speeds, 'expected': expected, 'phases': phasors(words, phase_bins(words.shape[-1])).mean(axis=0)}
 
 
+def speed_match(clips, fingerprint):
+    """How well each clip's tones [N, 16384] match the generator's played at each of fingerprint['speeds']:
+    correlations [N, S]."""
+    expected = fingerprint['expected']
+    return standardized(tones(clips)[:, BAND[0]:BAND[1]]) @ expected.T / expected.shape[1]
+
+
 def played_speeds(clips, fingerprint):
     """(the speed each clip [N, 16384] was played at, relative to the generator, and whether its tones match
     the generator's well enough to believe): the speed is 1 where they do not, or where it is within
     CLOSE_ENOUGH of 1."""
-    expected = fingerprint['expected']
-    match = standardized(tones(clips)[:, BAND[0]:BAND[1]]) @ expected.T / expected.shape[1]  # [N, S] correlations
+    match = speed_match(clips, fingerprint)
     best, matched = fingerprint['speeds'][match.argmax(axis=1)], match.max(axis=1) >= MATCH
     return np.where(matched & (np.abs(best - 1) > CLOSE_ENOUGH), best, 1.0), matched
 
@@ -75,16 +81,21 @@ def undo_speed(clips, speeds):
     return out
 
 
+def phase_agreement(clips, fingerprint):
+    """How well the generator's tone phases, moved by each shift s in [0, PERIOD), line up with each clip's
+    [N, T]: [N, PERIOD], 1 where every tone is where the generator puts it."""
+    length = clips.shape[-1]
+    bins = phase_bins(length)
+    turned = np.zeros((len(clips), length // 2 + 1), complex)
+    turned[:, bins] = phasors(clips, bins) * np.conj(fingerprint['phases'])
+    return np.fft.irfft(turned, length, axis=-1)[:, :PERIOD] / (2 * np.abs(fingerprint['phases']).sum() / length)
+
+
 def tone_shifts(clips, fingerprint):
     """(the shift, in [-PERIOD/2, PERIOD/2), that turns the generator's tone phases into each clip's [N, T]: the
     clip is G(z) moved that many samples later, up to a multiple of PERIOD; and whether the phases, so turned,
     agree well enough to say this generator made it (another generator's tones sit at the same frequencies with
     other phases))."""
-    length = clips.shape[-1]
-    bins = phase_bins(length)
-    turned = np.zeros((len(clips), length // 2 + 1), complex)
-    turned[:, bins] = phasors(clips, bins) * np.conj(fingerprint['phases'])
-    agreement = np.fft.irfft(turned, length, axis=-1)[:, :PERIOD]  # at lag s: how well a move by s lines them up
-    agreement /= 2 * np.abs(fingerprint['phases']).sum() / length  # 1 where every tone is where G puts it
+    agreement = phase_agreement(clips, fingerprint)
     best = agreement.argmax(axis=-1)
     return np.where(best >= PERIOD // 2, best - PERIOD, best), agreement.max(axis=-1) >= PHASES_AGREE

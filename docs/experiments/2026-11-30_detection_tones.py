@@ -43,15 +43,6 @@ print('phase steadiness (length of the mean phasor over 256 z) on the 1024-sampl
       f'at {np.round(bins[np.argsort(steady)[-12:]] * 16000 / 16384, 1).tolist()} Hz')
 moves = {kind: np.random.default_rng([2026, 5, k]).integers(-400, 401, len(a)) for k, (kind, a) in enumerate(kinds.items())}
 
-
-def agreement(clips, fingerprint):
-    bins = T.phase_bins(clips.shape[-1])
-    turned = np.zeros((len(clips), clips.shape[-1] // 2 + 1), complex)
-    turned[:, bins] = T.phasors(clips, bins) * np.conj(fingerprint['phases'])
-    lined_up = np.fft.irfft(turned, clips.shape[-1], axis=-1)[:, :T.PERIOD]
-    return lined_up.max(axis=-1) / (2 * np.abs(fingerprint['phases']).sum() / clips.shape[-1])
-
-
 for name in benchmark.perturbations.split(','):
     rng = np.random.default_rng([2026, 7, sum(map(ord, name))])
     factor = 1 + float(name[5:]) / 100 if name.startswith('speed') else 1.0
@@ -62,13 +53,12 @@ for name in benchmark.perturbations.split(','):
         heard = T.undo_speed(perturbed, speeds)
         found, locked = T.tone_shifts(heard, prints[0])
         extra = int(name[5:]) if name.startswith('shift') else 0
-        own, other = agreement(heard, prints[0]), agreement(heard, prints[1])
+        own, other = (T.phase_agreement(heard, p).max(axis=-1) for p in prints)
         cell = f'{kind}: match {matched.mean():.2f}'
         if kind in ('G1', 'G2'):
             cell += f', speed {np.mean(np.abs(speeds / factor - 1) <= 5e-4):.2f}'
         else:
-            match = T.standardized(T.tones(perturbed)[:, T.BAND[0]:T.BAND[1]]) @ prints[0]['expected'].T
-            cell += f' (max {(match / prints[0]["expected"].shape[1]).max():.3f})'
+            cell += f' (max {T.speed_match(perturbed, prints[0]).max():.3f})'
         cell += f', phases G1 {own.min():.2f}-{own.max():.2f} G2 {other.min():.2f}-{other.max():.2f}'
         if kind == 'G1' and not name.startswith('speed'):
             right = (found - moves[kind] - extra) % T.PERIOD == 0  # up to a multiple of 1024
