@@ -123,7 +123,6 @@ def test_a_quiet_fake_the_fit_climbs_slowly_on_is_followed_further_and_real_spee
     Break: recovery/detect.py: `(speeds != 1)) & ~own_tones)` -> `(speeds != 1)))`
     Break: recovery/tones.py: `PHASES_AGREE = 0.2 ` -> `PHASES_AGREE = 0.25 `
     """
-    from models.resnet import load_inverse_mapping
     generator = shipped_generator()
     network = load_inverse_mapping(os.path.join(ROOT, 'inverse_mapping_checkpoint_robust', 'inverse_mapping.keras'))
     quiet = synthesize(generator, random_z(300, np.random.default_rng([2026, 1]))[239:240])
