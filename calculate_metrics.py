@@ -16,7 +16,7 @@ run's (the timings aside: seconds add up over workers).
 import os
 
 from recovery.recipe import Recipe, method_name
-from utils.flags import FlagError, check_recovery_settings, configure
+from utils.flags import FlagError, check_recovery_settings, configure, declared_settings
 
 # -----------------------------------------------------------------------------
 synth = True                   # synthesized clips G(z) (True) or real clips from data_dir (False)
@@ -29,7 +29,6 @@ split = 'test'                 # FSDD: takes 0-4
 generator_dir = 'checkpoint'   # WaveGAN: infer.meta + model.ckpt (old name: --checkpoint_dir)
 inverse_path = 'inverse_mapping_checkpoint/inverse_mapping.keras'  # the inverse-mapping network
 classifier_path = 'classifier_checkpoint/classifier.keras'  # the classifier: accuracy, inception score, loss
-normalize = True               # scale real clips peaking outside [0.2, 1] (G's range) to 0.95
 batch_size = 32                # clips optimised together
 results_dir = 'logs/metrics'   # where the table is written as JSON and markdown
 num_workers = 0                # split the clips across workers (0: from TF_CONFIG, else 1)
@@ -40,15 +39,13 @@ seed = 0                       # of the synthesized clips' z, the real clips' ch
 
 import numpy as np
 
-from models.resnet import load_classifier, load_inverse_mapping, predict
-from models.tf1_loader import load_generator
+from models.resnet import load_classifier, predict
 from models.wavegan import random_z, synthesize
 from recovery.profile import Profile
-from recovery.recover import recover
-from utils import metrics
-from utils.data import load_clips, normalize_level, split_files
+from recovery.recover import load_models, measure, recover
+from utils.audio import noise_floor
+from utils.data import load_clips, split_files
 from utils.distribute import merge_shares, report_share, share_of, worker_split
-from utils.perturb import shift
 
 
 def validate(s):
@@ -58,15 +55,16 @@ def validate(s):
 
 
 def measure_share(*, synth, method, recipe, num_clips, data_dir, split, generator_dir, inverse_path, classifier_path,
-                  normalize=True, batch_size=32, workers=1, worker_index=0, seed=0):
+                  batch_size=32, workers=1, worker_index=0, seed=0):
     """Recover this worker's share of the clips; return their per-clip measures and the seconds it took."""
     rng = np.random.default_rng([seed, 1])  # not the streams gradient-only starts from
     if not synth:  # the clips first: a missing dataset stops the run before any model loads
         files = split_files(data_dir, split)
         files = [files[i] for i in sorted(rng.permutation(len(files))[:num_clips])]
-    generator = load_generator(generator_dir)
-    classifier = load_classifier(classifier_path)
-    network = load_inverse_mapping(inverse_path) if method != 'gradient' else None
+    models = load_models(method, recipe, generator_dir=generator_dir, inverse_path=inverse_path,
+                         classifier_path=classifier_path)
+    generator = models.generator
+    classifier = models.classifier if models.classifier is not None else load_classifier(classifier_path)
 
     def classify(audio):
         return predict(classifier, audio, batch_size)
@@ -76,29 +74,29 @@ def measure_share(*, synth, method, recipe, num_clips, data_dir, split, generato
         z_true = random_z(num_clips, rng)[ids]
         originals = synthesize(generator, z_true, batch_size)  # batches as recovered: a share is whole ones
         labels = np.argmax(classify(originals), axis=-1)  # agreement with the original's predicted digit
+        floors = None
     else:
         ids = share_of(list(range(len(files))), workers, worker_index, batch_size)
         originals, labels, kept, refused = load_clips([files[i] for i in ids], desc='reading clips')
         for failure in refused:
             print(f'refused {failure}')
         ids = [i for i in ids if files[i] in kept]
-        if normalize:
-            originals = normalize_level(originals)
+        floors = np.array([noise_floor(path) for path in kept])
         z_true = None
     kind = 'synthesized' if synth else 'real'
     print(recipe.plan(method, len(originals), f'{kind} clips', batch_size))
     timing = Profile()
-    z, shifts = recover(originals, method, generator, network, recipe, classifier=classifier, batch_size=batch_size,
-                        seed=seed, clip_ids=ids, profile=timing)
-    reconstructions = shift(synthesize(generator, z, batch_size), shifts)  # laid over the originals
-    measures = metrics.clip_measures(originals, reconstructions, classify(reconstructions), labels, z_true, z,
-                                     kinds=[kind] * len(originals), shifts=shifts)
+    recovered = recover(originals, method, models, recipe, floors=floors, batch_size=batch_size, seed=seed,
+                        clip_ids=ids, profile=timing)
+    measures, _ = measure(generator, originals, recovered, floors=floors, z_true=z_true, kinds=[kind] * len(originals),
+                          classify=classify, labels=labels)
     if not synth:
         measures['original_probabilities'] = classify(originals)
     return measures, timing.total
 
 
 def main():
+    config = declared_settings(globals())  # what is recorded beside the results
     method = method_name(inverse_mapping, gradient)
     source = 'synthesized' if synth else f'real-{os.path.basename(os.path.normpath(data_dir))}-{split}'
     name = f'{source}_{method}'
@@ -109,11 +107,10 @@ def main():
     workers, index = worker_split(num_workers, worker_index)
     measures, seconds = measure_share(
         synth=synth, method=method, recipe=recipe, num_clips=num_clips, data_dir=data_dir, split=split,
-        generator_dir=generator_dir, inverse_path=inverse_path, classifier_path=classifier_path, normalize=normalize,
-        batch_size=batch_size, workers=workers, worker_index=index, seed=seed)
+        generator_dir=generator_dir, inverse_path=inverse_path, classifier_path=classifier_path, batch_size=batch_size, workers=workers, worker_index=index, seed=seed)
     report_share(results_dir, name, header, measures, seconds, config, workers, index)
 
 
 if __name__ == '__main__':
-    config = configure(globals(), validate=validate)
+    configure(globals(), validate=validate)
     main()

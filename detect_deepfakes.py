@@ -152,5 +152,5 @@ def main():
 
 
 if __name__ == '__main__':
-    config = configure(globals(), validate=validate, choices={'detector': DETECTORS})
+    configure(globals(), validate=validate, choices={'detector': DETECTORS})
     main()

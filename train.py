@@ -27,6 +27,8 @@ shape = ResNetShape()          # the ResNet and its input features (models/resne
 linear_readout = True          # add a frozen linear map from audio to z, fitted in closed form (paper: False)
 linear_readout_clips = 40000   # synthesized clips for that fit (about 5 minutes and 6 GB of memory)
 linear_readout_ridge = 1e-4    # its ridge penalty, relative to the audio's mean eigenvalue
+level_free_readout = True      # with it, a readout of each clip's shape, whatever its gain and offset (level_free_readout.npz)
+level_free_only = False        # only fit that readout beside inverse_dir's network, trained before it existed, and stop
 perceptual_layers = 'stem,stage1,stage2,stage3,stage4'  # classifier layers compared by the perceptual loss
 latent_loss_weight = 10.0      # weight of the latent MSE on synthesized clips (perceptual weight is 1; paper: 1)
 degrade_share = 0.0            # share of synthesized clips the network and its readout see low-passed and noisy (utils/perturb.degrade; detection: 0.5)
@@ -49,7 +51,8 @@ def main():
 
     from models.resnet import load_classifier
     from models.tf1_loader import load_generator
-    from models.training import ResumableCheckpoint, build_resnet, fit_linear_readout, start_training
+    from models.training import (LEVEL_FREE_READOUT, ResumableCheckpoint, build_resnet, fit_level_free_readout,
+                                 fit_linear_readout, start_training)
     from models.wavegan import LATENT_DIM, random_z
     from recovery.losses import perceptual_loss, perceptual_model
     from utils.audio import save_npy, save_wav
@@ -63,6 +66,12 @@ def main():
     distribution, chief = start_training(seed, strategy, batch_size)
 
     generator = load_generator(generator_dir)
+    level_free_path = os.path.join(inverse_dir, LEVEL_FREE_READOUT)
+    if level_free_only:
+        print(f'fitting the level-free readout on {linear_readout_clips} synthesized clips')
+        fit_level_free_readout(level_free_path, generator, linear_readout_clips, linear_readout_ridge, seed)
+        print(f'written to {level_free_path}')
+        return
     classifier = load_classifier(classifier_path)
     perceptual_features = perceptual_model(classifier, name_list(perceptual_layers))
     x_train, _ = load_split(data_dir, train_split, max_clips)
@@ -81,6 +90,9 @@ def main():
         print(f'fitting the linear readout on {linear_readout_clips} synthesized clips')
         fit_linear_readout(network, generator, linear_readout_clips, linear_readout_ridge, seed,
                            degrade_share=degrade_share)
+        if level_free_readout and chief:
+            print(f'fitting the level-free readout on {linear_readout_clips} synthesized clips')
+            fit_level_free_readout(level_free_path, generator, linear_readout_clips, linear_readout_ridge, seed)
     checkpoint.set_model(network)
     rng = np.random.default_rng([seed, first_epoch])
 

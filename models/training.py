@@ -1,5 +1,5 @@
 """Pieces shared by the training scripts: their start, resumable Keras checkpoints, the ResNet they describe,
-and the inverse mapping's linear readout."""
+and the inverse mapping's linear readouts."""
 import json
 import os
 
@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from models.resnet import resnet
 from models.wavegan import LATENT_DIM, random_z, synthesize
-from utils.audio import CLIP_LENGTH, atomic_write, save_json
+from utils.audio import CLIP_LENGTH, atomic_write, save_json, unit_shape
 from utils.distribute import is_chief, make_strategy
 from utils.errors import UserError
 from utils.flags import int_list
@@ -32,20 +32,21 @@ def build_resnet(shape, outputs, output_activation=None, name='resnet', linear_r
                   linear_readout=linear_readout, synchronized=synchronized, name=name)
 
 
-def fit_linear_readout(network, generator, clips, ridge=1e-4, seed=0, batch_size=2000, degrade_share=0.0):
-    """Set the network's frozen 'linear_readout' layer to the ridge regression of z on raw audio G(z).
+def ridge_readout(generator, clips, ridge=1e-4, seed=0, batch_size=2000, degrade_share=0.0, heard=None):
+    """(kernel [16384, 100], bias [100]): the ridge regression of z on `heard(G(z))` (the audio itself by default)
+    over `clips` synthesized clips, in closed form.
 
-    The least-squares linear map from the waveform to z, in closed form over `clips` synthesized
-    clips, already recovers z far better than gradient descent trains a network to (the waveform's
-    phase carries z); `ridge` is relative to the mean eigenvalue of the audio's covariance. With
-    degrade_share, that share of the clips is degraded first (utils/perturb.degrade), so that the map
-    leans less on the faint highs that codecs and resampling take out.
+    The least-squares linear map from the waveform to z already recovers z far better than gradient descent
+    trains a network to (the waveform's phase carries z); `ridge` is relative to the mean eigenvalue of the
+    audio's covariance. With degrade_share, that share of the clips is degraded first (utils/perturb.degrade),
+    so that the map leans less on the faint highs that codecs and resampling take out.
     """
     z = random_z(clips, np.random.default_rng(seed))
     rng = np.random.default_rng([seed, 1])
 
     def synthesize_heard(z):
-        return degrade(synthesize(generator, z), rng, share=degrade_share)
+        audio = degrade(synthesize(generator, z), rng, share=degrade_share)
+        return audio if heard is None else heard(audio)
 
     if clips < CLIP_LENGTH:  # fewer clips than samples: solve in the clips' space
         audio = synthesize_heard(z)
@@ -67,8 +68,33 @@ def fit_linear_readout(network, generator, clips, ridge=1e-4, seed=0, batch_size
         cross -= clips * np.outer(mean_audio, mean_z)
         gram[np.diag_indices_from(gram)] += ridge * np.trace(gram) / CLIP_LENGTH
         kernel = np.linalg.solve(gram, cross)  # scipy's OpenBLAS segfaults on this size
-    network.get_layer('linear_readout').set_weights([kernel.astype(np.float32),
-                                                     (mean_z - mean_audio @ kernel).astype(np.float32)])
+    return kernel.astype(np.float32), (mean_z - mean_audio @ kernel).astype(np.float32)
+
+
+def fit_linear_readout(network, generator, clips, ridge=1e-4, seed=0, batch_size=2000, degrade_share=0.0):
+    """Set the network's frozen 'linear_readout' layer to the ridge regression of z on raw audio G(z)
+    (ridge_readout)."""
+    network.get_layer('linear_readout').set_weights(
+        list(ridge_readout(generator, clips, ridge, seed, batch_size, degrade_share)))
+
+
+LEVEL_FREE_READOUT = 'level_free_readout.npz'  # beside the inverse-mapping network it serves
+
+
+def fit_level_free_readout(path, generator, clips, ridge=1e-4, seed=0, batch_size=2000):
+    """Write to `path` the ridge regression of z on unit_shape(G(z)) (ridge_readout): a readout of a clip's shape,
+    whatever its gain and DC offset, where the network's linear readout needs the clip at G's level."""
+    kernel, bias = ridge_readout(generator, clips, ridge, seed, batch_size, heard=unit_shape)
+    atomic_write(path, lambda tmp: np.savez(tmp, kernel=kernel, bias=bias))
+
+
+def load_level_free_readout(inverse_path):
+    """(kernel, bias) of the level-free readout beside the network at inverse_path, or None where there is none."""
+    path = os.path.join(os.path.dirname(inverse_path), LEVEL_FREE_READOUT)
+    if not os.path.isfile(path):
+        return None
+    with np.load(path) as data:
+        return data['kernel'], data['bias']
 
 
 def save_model(model, path):

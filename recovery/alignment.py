@@ -7,7 +7,7 @@ and `shift(G(z), s)` lays the reconstruction back over the original.
 import numpy as np
 
 from models.wavegan import random_z, synthesize
-from recovery.gauss_newton import fit_snr, gauss_newton
+from recovery.gauss_newton import Fit, gauss_newton, masked_snr
 from recovery.network_start import network_start
 from utils.perturb import HOP, shift, word_onset
 
@@ -23,6 +23,24 @@ ONSET_CLIPS = 256   # random G(z) whose words show where the generator puts its 
 def generator_words(generator, clips=ONSET_CLIPS, seed=0):
     """`clips` random G(z) (always the same z): the words this generator makes, where and how loud."""
     return synthesize(generator, random_z(clips, np.random.default_rng(seed)))
+
+
+def typical_peak(words):
+    """The median peak of the generator's words (generator_words): the level clips are brought to for its fits."""
+    return float(np.median(np.abs(words).max(axis=1)))
+
+
+def leveling(clips, peak):
+    """(scale [N], centre [N]) that bring clips [N, T] to `peak` with their median sample taken off:
+    leveled = (clips - centre) * scale, a first guess at the gain and offset G's fit then finds."""
+    centre = np.median(clips, axis=1)
+    return peak / (np.abs(clips - centre[:, None]).max(axis=1) + 1e-12), centre
+
+
+def level(clips, peak):
+    """Clips with their median sample taken off, brought to `peak` (see leveling)."""
+    scale, centre = leveling(clips, peak)
+    return (clips - centre[:, None]) * scale[:, None]
 
 
 def generator_onsets(generator, clips=ONSET_CLIPS, seed=0):
@@ -57,15 +75,14 @@ def unlike_the_prior(z):
     return np.abs(np.sort(np.abs(z), axis=-1) - quantiles).max(axis=-1)
 
 
-def best_fitted(generator, clip, shifts, z_all, profile=None):
+def best_fitted(generator, clip, shifts, z_all, affine=False, profile=None):
     """Of `shifts`, the one at which G(the readout's z, inside the prior) fits the placed clip best."""
     placed, inside = place(np.repeat(clip[None], len(shifts), 0), shifts)
     z = np.clip(z_all[shifts % len(z_all)], -1, 1).astype(np.float32)
-    fitted = synthesize(generator, z, profile=profile) * inside
-    return shifts[np.argmin(np.sum((fitted - placed) ** 2, axis=1) / (np.sum(placed ** 2, axis=1) + 1e-12))]
+    return shifts[np.argmax(masked_snr(generator, placed, z, inside, affine, profile))]
 
 
-def search_shifts(network, generator, clips, onsets, *, refine_steps, bounded=True, shortlist=SHORTLIST,
+def search_shifts(network, generator, clips, onsets, *, refine_steps, fit=Fit(), shortlist=SHORTLIST,
                   margin=CLEAR_MARGIN, largest=None, judge=True, residues=None, profile=None):
     """The shift of each clip [N, 16384] that G fits best, and the network's z there and refined through its
     readout: (shifts [N], start [N, 100], refined [N, 100]).
@@ -82,6 +99,8 @@ def search_shifts(network, generator, clips, onsets, *, refine_steps, bounded=Tr
     the generator's tones) in place of the shortlist; only its multiples are weighed then, the clip as it is
     among them only when they include it (a quiet fake's first fits are poor everywhere, and unmoved could win).
     For a clip G made and then moved, that is its true shift; for other clips it is no guide (see recover).
+    Every fit is weighed as `fit` (a Gauss-Newton Fit) makes it: inside the prior with fit.bounded_z, and with its
+    best gain and offset with fit.affine.
     """
     kernel, bias = network.get_layer('linear_readout').get_weights()
     latest = int(onsets[-1]) + HOP
@@ -95,7 +114,7 @@ def search_shifts(network, generator, clips, onsets, *, refine_steps, bounded=Tr
         else:
             z_all = readout_z_at_every_shift(kernel, bias, clip)
             plausible = candidates[np.argsort(unlike_the_prior(z_all[candidates % len(z_all)]), kind='stable')]
-            best = best_fitted(generator, clip, plausible[:shortlist], z_all, profile)
+            best = best_fitted(generator, clip, plausible[:shortlist], z_all, fit.affine, profile)
         alike = best + PERIOD * np.arange(-(len(clip) // PERIOD), len(clip) // PERIOD + 1)
         alike = alike[np.isin(alike, candidates)]
         if residues is None or np.isnan(residues[i]) or not len(alike):  # the clip as it is too: most are unmoved
@@ -104,8 +123,8 @@ def search_shifts(network, generator, clips, onsets, *, refine_steps, bounded=Tr
         lags += list(alike)
     owner, lags = np.array(owner), np.array(lags)
     placed, inside = place(clips[owner], lags)
-    start, refined = network_start(network, generator, placed, refine_steps, bounded, profile, mask=inside)
-    snr = fit_snr(placed, np.sum((synthesize(generator, refined, profile=profile) * inside - placed) ** 2, axis=1))
+    start, refined = network_start(network, generator, placed, refine_steps, fit.bounded_z, profile, mask=inside)
+    snr = masked_snr(generator, placed, refined, inside, fit.affine, profile)
     chosen = np.zeros(len(clips), int)
     undecided = []
     for i in range(len(clips)):
@@ -118,8 +137,8 @@ def search_shifts(network, generator, clips, onsets, *, refine_steps, bounded=Tr
             undecided.append(ranked[:2])
     if undecided and judge:  # the two best fits of each, a few Gauss-Newton steps each (in one batch), tell them apart
         pairs = np.concatenate(undecided)
-        _, fitted = gauss_newton(generator, placed[pairs], refined[pairs], JUDGE_ITERATIONS, bounded, chord_steps=8,
-                                 mask=inside[pairs], profile=profile)
+        judged = Fit(iterations=JUDGE_ITERATIONS, chord_steps=8, bounded_z=fit.bounded_z, affine=fit.affine)
+        fitted = gauss_newton(generator, placed[pairs], refined[pairs], judged, mask=inside[pairs], profile=profile).snr
         pairs, fitted = pairs.reshape(-1, 2), fitted.reshape(-1, 2)
         chosen[owner[pairs[:, 0]]] = pairs[np.arange(len(pairs)), fitted.argmax(axis=1)]
     return lags[chosen], start[chosen], refined[chosen]

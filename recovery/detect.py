@@ -12,17 +12,21 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from recovery.alignment import generator_words, onsets_of, place, search_shifts
-from recovery.gauss_newton import gauss_newton
+from recovery.alignment import generator_words, level, onsets_of, place, search_shifts, typical_peak
+from recovery.gauss_newton import Fit, gauss_newton
 from recovery.network_start import network_start
 from recovery.profile import Profile
 from recovery.tones import fingerprint, played_speeds, tone_shifts, undo_speed
 
-ITERATIONS = 4           # Jacobians a clip (a detector needs a close fit, not the exact z)
-CHORD_STEPS = 8          # steps after each Jacobian that reuse it (see gauss_newton)
-ENOUGH_SNR = 40.0        # dB: a fit this close settles it; Gauss-Newton stops there
-GIVE_UP_SNR = 3.0        # dB: a clip still under this after PATIENCE Jacobians is not G's (real speech stays near 0)
-PATIENCE = 2             # (recovery gives up after one; a noisy fake can need two)
+FIT = Fit(
+    iterations=4,        # Jacobians a clip (a detector needs a close fit, not the exact z)
+    chord_steps=8,       # steps after each Jacobian that reuse it (see gauss_newton)
+    enough_snr=40.0,     # dB: a fit this close settles it; Gauss-Newton stops there
+    hopeless_snr=3.0,    # dB: a clip still under this after `patience` Jacobians is not G's (real speech stays near 0)
+    patience=2,          # (recovery gives up after one; a noisy fake can need two)
+    stall=0.0,           # a slow climb goes on to the end: a quiet fake can rise little at first
+    affine=True)         # gain * G(z) + offset: a clip's level and DC offset do not say who made it
+PATIENCE = FIT.patience
 OWN_TONES_PATIENCE = 8   # Jacobians before giving up on a clip with the generator's tone phases (recovery/tones.py)
 REFINE_STEPS = 8         # readout steps on the network's z at each placement the search weighs (recovery: 32)
 MARGIN = 0.0             # dB: a moved placement wins over the clip as it is when it fits better at all
@@ -43,9 +47,8 @@ def clipped_samples(clips):
     return clipped & (at_top.sum(axis=1, keepdims=True) >= CLIPPED_RUN)
 
 
-def recovery_scores(clips, generator, network, *, batch_size=32, iterations=ITERATIONS,
-                    refine_steps=REFINE_STEPS, enough_snr=ENOUGH_SNR, give_up_snr=GIVE_UP_SNR, patience=PATIENCE,
-                    own_tones_patience=OWN_TONES_PATIENCE, margin=MARGIN, largest_shift=LARGEST_SHIFT, profile=None,
+def recovery_scores(clips, generator, network, *, fit=FIT, own_tones_patience=OWN_TONES_PATIENCE,
+                    refine_steps=REFINE_STEPS, margin=MARGIN, largest_shift=LARGEST_SHIFT, batch_size=32, profile=None,
                     desc='scoring by recovery'):
     """Score clips [N, 16384] by how closely G makes them: a dict of arrays 'score' (SNR in dB), 'z', 'shift'
     and 'speed' (the clip is G(z) moved `shift` samples later, with a gain and offset, played `speed` times
@@ -56,19 +59,19 @@ def recovery_scores(clips, generator, network, *, batch_size=32, iterations=ITER
     (a first guess at gain and offset, for the network); the shift search places it where G fits it, moved
     by at most largest_shift samples either way (`margin`: see search_shifts), starting from where the tones'
     phases put it when they are the generator's (tone_shifts), and Gauss-Newton fits
-    gain * G(z) + offset over the samples the placed clip holds and that are not clipped, up to
-    `iterations` Jacobians, stopping at enough_snr dB or, after `patience` Jacobians, under give_up_snr.
-    A clip whose tones' phases are the generator's is placed where they say (only there, up to multiples of
-    1024) and, if it still ends under give_up_snr, goes on from its fit up to own_tones_patience Jacobians in
-    all (a quiet fake can climb slowly; real speech and other generators' clips, whose phases are not, cost
-    nothing more). Any other clip the search moved or slowed that ends under give_up_snr is fitted again as
+    gain * G(z) + offset over the samples the placed clip holds and that are not clipped, by `fit` (up to
+    fit.iterations Jacobians, stopping at fit.enough_snr dB or, after fit.patience Jacobians, under
+    fit.hopeless_snr). A clip whose tones' phases are the generator's is placed where they say (only there, up
+    to multiples of 1024) and, if it still ends under hopeless_snr, goes on from its fit up to own_tones_patience
+    Jacobians in all (a quiet fake can climb slowly; real speech and other generators' clips, whose phases are not, cost
+    nothing more). Any other clip the search moved or slowed that ends under hopeless_snr is fitted again as
     it is, and keeps the better fit (a fake the search misplaced).
     """
     profile = profile or Profile()
     started = time.perf_counter()
     words = generator_words(generator)  # where G starts its words, how loud it makes them, the tones it leaves
-    onsets, peak, tones = onsets_of(words), float(np.median(np.abs(words).max(axis=1))), fingerprint(words)
-    settings = dict(peak=peak, enough_snr=enough_snr, give_up_snr=give_up_snr, profile=profile)
+    onsets, peak, tones = onsets_of(words), typical_peak(words), fingerprint(words)
+    search = fit.replace(affine=False)  # the search weighs placements of the leveled clip by the plain fit
     parts = []
     for first in tqdm(range(0, len(clips), batch_size), desc=desc, unit='batch', leave=False):
         batch = clips[first:first + batch_size]
@@ -77,24 +80,24 @@ def recovery_scores(clips, generator, network, *, batch_size=32, iterations=ITER
             leveled = level(undo_speed(batch, speeds), peak)
             residues, own_tones = tone_shifts(leveled, tones)  # own_tones: the phases are this generator's
         with profile.stage('shift search'):
-            shifts, _, z = search_shifts(network, generator, leveled, onsets, refine_steps=refine_steps,
+            shifts, _, z = search_shifts(network, generator, leveled, onsets, refine_steps=refine_steps, fit=search,
                                          margin=margin, largest=largest_shift, judge=False,
                                          residues=np.where(own_tones, residues, np.nan),
                                          profile=profile)
-        z, score = fit_as(generator, batch, speeds, shifts, z, iterations, patience, **settings)
-        again = np.flatnonzero((score < give_up_snr) & ((shifts != 0) | (speeds != 1)) & ~own_tones)
+        z, score = fit_as(generator, batch, speeds, shifts, z, fit, peak, profile)
+        again = np.flatnonzero((score < fit.hopeless_snr) & ((shifts != 0) | (speeds != 1)) & ~own_tones)
         if len(again):  # moved or slowed, and G fits them nowhere near: the clip as it is may be a fake misplaced
             _, z_again = network_start(network, generator, level(batch[again], peak), refine_steps, profile=profile)
             z_again, score_again = fit_as(generator, batch[again], np.ones(len(again)), np.zeros(len(again), int),
-                                          z_again, iterations, patience, **settings)
+                                          z_again, fit, peak, profile)
             better = score_again > score[again]
             won = again[better]
             z[won], score[won], shifts[won], speeds[won] = z_again[better], score_again[better], 0, 1
-        slow = np.flatnonzero(own_tones & (score < give_up_snr))
-        if len(slow) and own_tones_patience > patience:  # G's tones, but not yet G's waveform: go on
-            more = own_tones_patience - patience
-            z_more, score_more = fit_as(generator, batch[slow], speeds[slow], shifts[slow], z[slow], more, more,
-                                        **settings)
+        slow = np.flatnonzero(own_tones & (score < fit.hopeless_snr))
+        if len(slow) and own_tones_patience > fit.patience:  # G's tones, but not yet G's waveform: go on
+            more = own_tones_patience - fit.patience
+            z_more, score_more = fit_as(generator, batch[slow], speeds[slow], shifts[slow], z[slow],
+                                        fit.replace(iterations=more, patience=more), peak, profile)
             better = score_more > score[slow]
             z[slow[better]], score[slow[better]] = z_more[better], score_more[better]
         parts.append({'score': score, 'z': z, 'shift': shifts, 'speed': speeds})
@@ -103,17 +106,10 @@ def recovery_scores(clips, generator, network, *, batch_size=32, iterations=ITER
     return {key: np.concatenate([part[key] for part in parts]) for key in keys} if parts else {}
 
 
-def fit_as(generator, clips, speeds, shifts, z, iterations, patience, *, peak, enough_snr, give_up_snr, profile):
-    """Gauss-Newton from z on gain * G(z) + offset against the clips slowed back from `speeds`, leveled to
+def fit_as(generator, clips, speeds, shifts, z, fit, peak, profile=None):
+    """Gauss-Newton by `fit` from z on gain * G(z) + offset against the clips slowed back from `speeds`, leveled to
     `peak` and placed at `shifts`, over the samples they hold that are not clipped: (z, each clip's SNR in dB)."""
     heard = undo_speed(clips, speeds)
     mask = place((~clipped_samples(heard)).astype(np.float32), shifts)[0]
-    return gauss_newton(generator, place(level(heard, peak), shifts)[0] * mask, z, iterations,
-                        converged_snr=enough_snr, patience=patience, hopeless_snr=give_up_snr,
-                        chord_steps=CHORD_STEPS, mask=mask, profile=profile, affine=True)
-
-
-def level(clips, peak):
-    """Clips with their median sample taken off, brought to `peak` (G's usual peak level)."""
-    centred = clips - np.median(clips, axis=1, keepdims=True)
-    return centred * (peak / (np.abs(centred).max(axis=1, keepdims=True) + 1e-12))
+    fitted = gauss_newton(generator, place(level(heard, peak), shifts)[0] * mask, z, fit, mask=mask, profile=profile)
+    return fitted.z, fitted.snr

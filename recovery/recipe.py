@@ -5,6 +5,7 @@ the presets `--config=paper_recovery` and `--config=paper` set the paper's value
 """
 import dataclasses
 
+from recovery.gauss_newton import Fit
 from utils.flags import PAPER_RECOVERY, FlagError, name_list
 
 METHODS = ('network', 'gradient', 'hybrid')
@@ -13,6 +14,7 @@ RECOVERY_LOSSES = ('perceptual', 'waveform', 'paper')
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
+    level: bool = True                  # fit gain * G(z) + offset, each clip first brought to G's level (the paper fed clips as they were)
     find_shift: bool = True             # first search the shift that places each clip where G makes its words (reported with z)
     refine_steps: int = 32              # steps z += K (x - G(z)) on the network's z, K its linear readout (paper: 0)
     gauss_newton_iterations: int = 12   # at most this many Jacobians a clip for Gauss-Newton on the waveform (0: L-BFGS only, as the paper)
@@ -33,6 +35,12 @@ class Recipe:
             raise FlagError('--max_iter must be at least 0')
         if min(self.gauss_newton_iterations, self.chord_steps, self.refine_steps, self.restarts) < 0:
             raise FlagError('--gauss_newton_iterations, --chord_steps, --refine_steps and --restarts must be at least 0')
+
+    @property
+    def fit(self):
+        """Gauss-Newton's settings (recovery/gauss_newton.py) in this recipe."""
+        return Fit(iterations=self.gauss_newton_iterations, chord_steps=self.chord_steps, restarts=self.restarts,
+                   bounded_z=self.lbfgs_bounded, affine=self.level)
 
     @property
     def layers(self):

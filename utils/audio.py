@@ -18,6 +18,8 @@ AUDIO_EXTENSIONS = ('.wav', '.flac', '.ogg', '.mp3', '.aiff', '.aif')
 MIN_SECONDS = 0.1     # shorter clips are refused
 SILENCE_PEAK = 1e-4   # clips with no sample above this are refused as silent
 PAPER_RATE = 16384    # the rate the paper's code wrote in the header of its 16 kHz clips of 16384 samples
+PCM_BITS = {'PCM_S8': 8, 'PCM_U8': 8, 'PCM_16': 16, 'PCM_24': 24, 'PCM_32': 32}  # sample formats that round to a step
+FLOAT_FORMATS = ('FLOAT', 'DOUBLE')  # sample formats that keep float32 audio as it was
 
 
 class AudioError(UserError):
@@ -39,6 +41,15 @@ def fit_length(audio, length=CLIP_LENGTH):
     energy = np.concatenate([[0.0], np.cumsum(np.square(audio, dtype=np.float64))])
     start = int(np.argmax(energy[length:] - energy[:-length]))
     return audio[start:start + length]
+
+
+def unit_shape(clips, mask=None):
+    """Each clip [N, T] (over `mask`, 0 elsewhere) with its mean taken off and scaled to an RMS of 1: what it
+    shows whatever its gain and DC offset."""
+    mask = np.ones_like(clips) if mask is None else mask
+    weight = mask.sum(axis=-1, keepdims=True) + 1e-12
+    centred = (clips - (clips * mask).sum(axis=-1, keepdims=True) / weight) * mask
+    return centred / np.sqrt((centred ** 2).sum(axis=-1, keepdims=True) / weight + 1e-30)
 
 
 def truncation(path):
@@ -80,6 +91,21 @@ def is_paper_style_file(path):
     return is_paper_style(info.samplerate, info.frames)
 
 
+def noise_floor(path, sample_rate=SAMPLE_RATE, paper_rate=True):
+    """The variance of the noise that a file's sample format adds to each sample load_audio reads from it: a
+    PCM step's rounding (step^2 / 12, of which resampling down keeps the share below the new Nyquist frequency
+    and averaging independent channels keeps one in their number), 0 for float files, and NaN where the
+    format's loss is no rounding to a step (MP3, Vorbis, mu-law): there the fit's own end is the floor."""
+    info = sf.info(path)
+    if info.subtype in FLOAT_FORMATS:
+        return 0.0
+    if info.subtype not in PCM_BITS:
+        return float('nan')
+    rate = SAMPLE_RATE if paper_rate and is_paper_style(info.samplerate, info.frames) else info.samplerate
+    step = 2.0 ** (1 - PCM_BITS[info.subtype])
+    return step ** 2 / 12 * min(1.0, sample_rate / rate) / info.channels
+
+
 def load_audio(path, sample_rate=SAMPLE_RATE, length=CLIP_LENGTH, paper_rate=True):
     """Read a clip as mono float32 at `sample_rate`, fitted to `length` samples (see fit_length).
 
@@ -111,10 +137,13 @@ def atomic_write(path, write):
             os.remove(tmp)
 
 
-def save_wav(path, audio, sample_rate=SAMPLE_RATE):
-    """Write float audio as 16-bit PCM WAV with the true sample rate in its header."""
-    audio = np.clip(np.asarray(audio, np.float32).reshape(-1), -1.0, 1.0)
-    atomic_write(path, lambda tmp: sf.write(tmp, audio, sample_rate, subtype='PCM_16'))
+def save_wav(path, audio, sample_rate=SAMPLE_RATE, subtype='PCM_16'):
+    """Write audio as a WAV file of `subtype` ('PCM_16', 'FLOAT', ...; PCM clipped to [-1, 1]) with the true sample
+    rate in its header."""
+    audio = np.asarray(audio, np.float32).reshape(-1)
+    if subtype not in FLOAT_FORMATS:
+        audio = np.clip(audio, -1.0, 1.0)
+    atomic_write(path, lambda tmp: sf.write(tmp, audio, sample_rate, subtype=subtype))
 
 
 def save_text(path, text):

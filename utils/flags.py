@@ -23,6 +23,7 @@ STRATEGIES = ('default', 'mirrored', 'multiworker')  # tf.distribute: one device
 # The paper's recovery recipe (README, "Differences from the paper"): its loss, unbounded L-BFGS, 200 iterations, the
 # network's z as it is.
 PAPER_RECOVERY = dict(
+    level=False,
     find_shift=False,
     refine_steps=0,
     gauss_newton_iterations=0,
