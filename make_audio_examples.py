@@ -3,7 +3,8 @@
 The spoken clips come from offline speech synthesis (espeak-ng), so the project may redistribute
 them (FSDD's recordings may not be committed); they pass through 8 kHz, as FSDD's recordings did.
 The synthesized clip of each digit is the sample, among `candidates` random z, that the classifier
-hears as that digit most confidently (its z is saved beside it). Then latent_vector_recovery.py's
+hears as that digit most confidently, written as a float WAV exactly as G made it, at its own level, quiet
+ones included (its z is saved beside it). Then latent_vector_recovery.py's
 recover_folder inverts every original with the network, gradient-only and hybrid. Last,
 `index.html` puts an audio player and a spectrogram beside each original and each reconstruction,
 with its figures, and `overview.png` (README's opening picture) shows the hybrid recovery of the
@@ -55,14 +56,15 @@ def speak(word, voice):
 
 
 def write_originals(originals, generator, classifier, voice, candidates, seed):
-    """Each digit spoken, and the sample of G heard most surely as that digit, with its z."""
+    """Each digit spoken (16-bit), and the sample of G heard most surely as that digit (float), with its z."""
     for word in DIGITS:
         save_wav(os.path.join(originals, f'{word}_spoken.wav'), normalize_peak(speak(word, voice)))
     z = random_z(candidates, np.random.default_rng(seed))
     probabilities = predict(classifier, synthesize(generator, z), 100)
     for digit, word in enumerate(DIGITS):
         best = int(np.argmax(probabilities[:, digit]))
-        save_wav(os.path.join(originals, f'{word}_synthesized.wav'), synthesize(generator, z[best:best + 1])[0])
+        save_wav(os.path.join(originals, f'{word}_synthesized.wav'), synthesize(generator, z[best:best + 1])[0],
+                 subtype='FLOAT')
         save_npy(os.path.join(originals, f'{word}_synthesized_z.npy'), z[best])
         print(f'{word}: synthesized clip heard as {word} with probability {probabilities[best, digit]:.2f}')
 

@@ -32,16 +32,21 @@ def refine_with_readout(network, generator, audio, z, steps, bounded=True, profi
     """
     if not steps or not has_readout(network):
         return z.copy()
-    kernel = network.get_layer('linear_readout').get_weights()[0]
-    refined = z.copy()
     mask = np.ones_like(audio) if mask is None else mask
-    residual = (audio - synthesize(generator, refined, profile=profile)) * mask
+    kernel = network.get_layer('linear_readout').get_weights()[0]
+    return fixed_point_steps(kernel, generator, audio, z, steps, lambda clips: clips * mask, bounded, profile)
+
+
+def fixed_point_steps(kernel, generator, audio, z, steps, heard, bounded, profile):
+    """`steps` steps z <- z + K (heard(x) - heard(G(z))); a clip whose error ends higher than it started keeps z."""
+    target, refined = heard(audio), z.copy()
+    residual = target - heard(synthesize(generator, refined, profile=profile))
     first_error = np.sum(residual ** 2, axis=1)
     for _ in range(steps):
         refined = refined + residual @ kernel
         if bounded:
             refined = np.clip(refined, -1, 1)
-        residual = (audio - synthesize(generator, refined, profile=profile)) * mask
+        residual = target - heard(synthesize(generator, refined, profile=profile))
     worse = np.sum(residual ** 2, axis=1) > first_error
     refined[worse] = z[worse]
     return refined.astype(np.float32)
@@ -64,19 +69,9 @@ def refine_shape(level_free, generator, clips, z, steps, bounded=True, profile=N
     """refine_with_readout by the level-free readout (models.training.fit_level_free_readout, its (kernel, bias)):
     z <- z + K (unit_shape(x) - unit_shape(G(z))), whose fixed point G(z) = gain * x + offset holds whatever the
     clip's gain and offset. A clip whose shape's error ends higher than it started keeps its first z."""
-    kernel = level_free[0]
     mask = np.ones_like(clips) if mask is None else mask
-    target, refined = unit_shape(clips, mask), z.copy()
-    residual = target - unit_shape(synthesize(generator, refined, profile=profile), mask)
-    first_error = np.sum(residual ** 2, axis=1)
-    for _ in range(steps):
-        refined = refined + residual @ kernel
-        if bounded:
-            refined = np.clip(refined, -1, 1)
-        residual = target - unit_shape(synthesize(generator, refined, profile=profile), mask)
-    worse = np.sum(residual ** 2, axis=1) > first_error
-    refined[worse] = z[worse]
-    return refined.astype(np.float32)
+    return fixed_point_steps(level_free[0], generator, clips, z, steps, lambda audio: unit_shape(audio, mask),
+                             bounded, profile)
 
 
 def leveled_start(network, level_free, generator, clips, refine_steps, fit, *, settled_snr, profile=None, mask=None):
@@ -93,7 +88,8 @@ def leveled_start(network, level_free, generator, clips, refine_steps, fit, *, s
     profile = profile or Profile()
     mask = np.ones_like(clips) if mask is None else mask
     start, refined = network_start(network, generator, clips, refine_steps, fit.bounded_z, profile, mask=mask)
-    snr = masked_snr(generator, clips, refined, mask, fit.affine, profile)
+    with profile.stage('readout refinement'):
+        snr = masked_snr(generator, clips, refined, mask, fit.affine, profile)
     off = np.flatnonzero(snr < settled_snr) if fit.affine and level_free is not None else np.zeros(0, int)
     if not len(off):
         return start, refined, snr
@@ -105,8 +101,8 @@ def leveled_start(network, level_free, generator, clips, refine_steps, fit, *, s
         at_g_level = (clips[off] - offset[:, None]) / np.where(gain > LEAST_GAIN, gain, 1.0)[:, None] * mask[off]
         leveled = refine_with_readout(network, generator, at_g_level, shaped, refine_steps, fit.bounded_z, profile,
                                       mask=mask[off])
-    for other in (shaped, leveled):
-        other_snr = masked_snr(generator, clips[off], other, mask[off], True, profile)
-        better = other_snr > snr[off]
-        refined[off[better]], snr[off[better]] = other[better], other_snr[better]
+        for other in (shaped, leveled):
+            other_snr = masked_snr(generator, clips[off], other, mask[off], True, profile)
+            better = other_snr > snr[off]
+            refined[off[better]], snr[off[better]] = other[better], other_snr[better]
     return start, refined, snr

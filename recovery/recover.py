@@ -85,12 +85,15 @@ def recover(audio, method, models, recipe, *, floors=None, batch_size=32, seed=0
         raise ValueError(f'unknown recovery method {method!r}: expected one of {METHODS}')
     profile = profile or Profile()
     started = time.perf_counter()
-    loss_fn = recovery_objective(recipe, models.classifier) if method != 'network' and recipe.max_iter else None
+    with profile.stage('L-BFGS'):  # the loss's model of the classifier's layers
+        loss_fn = recovery_objective(recipe, models.classifier) if method != 'network' and recipe.max_iter else None
     ids = np.arange(len(audio)) if clip_ids is None else np.asarray(clip_ids)
     floors = np.zeros(len(audio)) if floors is None else np.nan_to_num(np.asarray(floors, np.float64))
     with profile.stage('shift search'):
         words = generator_words(models.generator)  # where G starts its words, how loud it makes them, its tones
-    context = Context(models, recipe, typical_peak(words), onsets_of(words), fingerprint(words), loss_fn, profile)
+    with profile.stage('tones'):
+        tones = fingerprint(words)
+    context = Context(models, recipe, typical_peak(words), onsets_of(words), tones, loss_fn, profile)
     parts = []
     progress = tqdm(total=len(audio), desc=desc or f'recovering ({method})', unit='clip', leave=False)
     status = status_line(progress)
@@ -138,8 +141,9 @@ def placed_starts(clips, own_tones, residues, context):
     moved = search[shifts[search] != 0]
     if len(moved):  # each moved clip's start at its clip's level there; it stays unless that fits it better
         placed, inside = place(clips[moved], shifts[moved])
-        there = leveled_start(network, level_free, generator, placed, recipe.refine_steps, recipe.fit,
-                              settled_snr=DECISIVE_SNR, profile=profile, mask=inside)
+        with profile.stage('shift search'):
+            there = leveled_start(network, level_free, generator, placed, recipe.refine_steps, recipe.fit,
+                                  settled_snr=DECISIVE_SNR, profile=profile, mask=inside)
         better = there[2] > snr[moved]
         start[moved[better]], z[moved[better]] = there[0][better], there[1][better]
         shifts[moved[~better]] = 0

@@ -8,6 +8,7 @@ phases differ from one generator to another, the frequencies do not). Real speec
 speed and no shift and is left to the shift search. Recovery then checks both by fitting.
 """
 import numpy as np
+from scipy.ndimage import median_filter
 
 from recovery.alignment import PERIOD
 from utils.perturb import change_speed
@@ -24,9 +25,7 @@ SMOOTHING = 65         # bins of the running median taken off each log spectrum,
 def tones(clips):
     """Each clip's log power spectrum [N, 8193] less its running median: the tones standing out of it."""
     db = 10 * np.log10(np.abs(np.fft.rfft(clips, axis=-1)) ** 2 + 1e-12)
-    padded = np.pad(db, ((0, 0), (SMOOTHING // 2, SMOOTHING // 2)), mode='edge')
-    windows = np.lib.stride_tricks.sliding_window_view(padded, SMOOTHING, axis=-1)
-    return db - np.median(windows, axis=-1)
+    return db - median_filter(db, size=(1, SMOOTHING), mode='nearest')  # the ends padded with their edge values
 
 
 def standardized(rows):

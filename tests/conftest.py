@@ -8,11 +8,10 @@ import pytest
 import soundfile as sf
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The one setting through which the tests find the data the repository does not hold (FSDD, the official
-# MetaGraph): LVR_SHARED, else the folder `shared` beside the repository.
-SHARED = os.environ.get('LVR_SHARED', os.path.join(ROOT, '..', 'shared'))
-FSDD = os.path.join(SHARED, 'datasets', 'fsdd', 'recordings')
-OFFICIAL = os.path.join(SHARED, 'wavegan_sc09_official')
+# The data the tests carry (tests/data, each folder with its licence): a subset of FSDD and the official
+# WaveGAN SC09 MetaGraph.
+FSDD = os.path.join(ROOT, 'tests', 'data', 'fsdd')
+OFFICIAL = os.path.join(ROOT, 'tests', 'data', 'wavegan_sc09_official')
 sys.path.insert(0, ROOT)
 
 
@@ -70,8 +69,6 @@ BAD_KINDS = ['empty', 'not_audio', 'no_samples', 'truncated', 'nan', 'inf', 'sil
 @pytest.fixture(scope='session')
 def fsdd_small(tmp_path_factory):
     """Takes 0, 5 and 10-11 of two speakers: test, valid and train splits of 20, 20 and 40 clips."""
-    if not os.path.isdir(FSDD):
-        pytest.fail(f'FSDD not found at {FSDD}: set LVR_SHARED to the folder holding datasets/fsdd/recordings')
     folder = tmp_path_factory.mktemp('fsdd')
     for digit in range(10):
         for speaker in ('george', 'jackson'):

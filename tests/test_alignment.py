@@ -10,8 +10,8 @@ from models.tf1_loader import load_generator
 
 from models.wavegan import random_z, synthesize
 from recovery.alignment import generator_onsets, typical_shifts
-from recovery.recover import recover
-from test_losses_and_recovery import WAVEFORM
+from recovery.recover import Models, recover
+from tiny import WAVEFORM
 from utils import metrics
 from utils.audio import CLIP_LENGTH
 from utils.data import load_clips
@@ -94,14 +94,14 @@ def test_a_shifted_clip_g_made_is_recovered_exactly_with_its_shift():
     Break: recovery/alignment.py: `return shift(clips, -np.asarray(shifts)), shift(np.ones_like(clips), -np.asarray(shifts))` -> `return shift(clips, -np.asarray(shifts)), np.ones_like(clips)`
     Break: recovery/alignment.py: `plausible = candidates[np.argsort(unlike_the_prior(z_all[candidates % len(z_all)]), kind='stable')]` -> `plausible = candidates[np.argsort(-unlike_the_prior(z_all[candidates % len(z_all)]), kind='stable')]`
     Break: recovery/alignment.py: `chosen[i] = unmoved[0] if stays else ranked[0]` -> `chosen[i] = unmoved[0]`
-    Break: recovery/recover.py: `placed, inside = place(clips, shifts[batch])` -> `placed, inside = clips.copy(), np.ones_like(clips)`
+    Break: recovery/recover.py: `placed, inside = place(clips, shifts)` -> `placed, inside = clips.copy(), np.ones_like(clips)`
     """
     generator = load_generator(os.path.join(ROOT, 'checkpoint'))
     network = load_inverse_mapping(os.path.join(ROOT, 'inverse_mapping_checkpoint', 'inverse_mapping.keras'))
     z_true = random_z(5, np.random.default_rng(13))  # five clips Gauss-Newton fits without restarts
     moves = np.array([0, 37, 400, 3000, -200])
     clips = shift(synthesize(generator, z_true), moves)
-    z, found = recover(clips, 'hybrid', generator, network, WAVEFORM.replace(max_iter=0, restarts=0))
+    z, found = recover(clips, 'hybrid', Models(generator, network), WAVEFORM.replace(max_iter=0, restarts=0))[:2]
     np.testing.assert_array_equal(found, moves)
     assert np.all(metrics.latent_mse(z_true, z) < 1e-8)
     assert np.all(metrics.snr_db(clips, shift(synthesize(generator, z), found)) > 80)
@@ -111,18 +111,18 @@ def test_a_clip_g_cannot_make_has_its_word_moved_to_where_g_starts_words():
     """A tone the shipped generator cannot make, its word late in the clip, is moved so its word starts at the
     median onset of G's words (128 samples; they start as late as 3,300), and the shift that did it is reported;
     without the search nothing moves.
-    Break: recovery/recover.py: `shifts[first + moved] = typical_shifts(clips[moved], onsets)` -> `pass`
+    Break: recovery/recover.py: `shifts[moved] = typical_shifts(clips[moved], context.onsets)` -> `pass`
     Break: recovery/alignment.py: `return word_onset(clips) - int(np.median(onsets))` -> `return word_onset(clips) - int(np.max(onsets))`
     """
     generator = load_generator(os.path.join(ROOT, 'checkpoint'))
     network = load_inverse_mapping(os.path.join(ROOT, 'inverse_mapping_checkpoint', 'inverse_mapping.keras'))
     clip = word(onset=9000)
     recipe = WAVEFORM.replace(max_iter=2, gauss_newton_iterations=1, restarts=0)
-    _, found = recover(clip, 'hybrid', generator, network, recipe)
+    found = recover(clip, 'hybrid', Models(generator, network), recipe).shift
     onsets = generator_onsets(generator)
     assert found[0] == word_extent(clip)[0][0] - int(np.median(onsets)) == typical_shifts(clip, onsets)[0]
     assert found[0] == 8960 - 128
-    _, unmoved = recover(clip, 'hybrid', generator, network, recipe.replace(find_shift=False))
+    unmoved = recover(clip, 'hybrid', Models(generator, network), recipe.replace(find_shift=False)).shift
     assert unmoved[0] == 0
 
 

@@ -9,7 +9,6 @@ from hypothesis import given, settings, strategies as st
 
 from conftest import BAD_KINDS, FSDD, bad_clip, tone
 from utils.audio import AudioError, CLIP_LENGTH, SAMPLE_RATE, list_audio_files, load_audio, markdown_table, save_wav
-from utils.data import normalize_level
 
 
 def test_fsdd_clip_is_resampled_to_16k_and_padded():
@@ -55,7 +54,7 @@ def test_long_clips_keep_their_loudest_window(tmp_path):
 
 def test_save_wav_writes_a_16k_header(tmp_path):
     """Clips are written as 16 kHz mono, 16384 frames.
-    Break: utils/audio.py: `sf.write(tmp, audio, sample_rate, subtype='PCM_16')` -> `sf.write(tmp, audio, 16384, subtype='PCM_16')`
+    Break: utils/audio.py: `sf.write(tmp, audio, sample_rate, subtype=subtype)` -> `sf.write(tmp, audio, 16384, subtype=subtype)`
     """
     path = str(tmp_path / 'out.wav')
     save_wav(path, np.zeros(CLIP_LENGTH))
@@ -88,14 +87,13 @@ def test_multichannel_clips_are_averaged(tmp_path):
 
 
 def test_clipped_and_over_full_scale_clips_keep_their_level(tmp_path):
-    """A float clip peaking at 2 is read at 2, and brought to 0.95 by normalize_level.
-    Break: utils/data.py: `(top < low) | (top > high)` -> `(top < low)`
+    """A float clip peaking at 2 is read at 2: nothing rescales a clip (recovery fits its gain).
+    Break: utils/audio.py: `return fit_length(audio, length).astype(np.float32) if length else audio` -> `return fit_length(audio / np.abs(audio).max(), length).astype(np.float32) if length else audio`
     """
     path = str(tmp_path / 'hot.wav')
     sf.write(path, np.clip(4 * tone(), -2, 2), SAMPLE_RATE, subtype='FLOAT')
     audio = load_audio(path)
     assert np.abs(audio).max() == pytest.approx(2, rel=1e-2)
-    assert np.abs(normalize_level(audio[None])).max() == pytest.approx(0.95)
 
 
 @pytest.mark.parametrize('kind', BAD_KINDS)

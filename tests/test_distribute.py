@@ -66,7 +66,8 @@ def test_two_workers_train_identically_and_like_one_process(tiny_models, fsdd_sm
     outputs = run_workers('train.py', flags(tmp_path / 'two'))
     digests = [re.search(r'final weights digest (\w+) \(2 replicas\)', out).group(1) for out in outputs]
     assert digests[0] == digests[1], 'the workers ended with different weights'
-    assert sorted(os.listdir(tmp_path / 'two')) == ['inverse_mapping.keras', 'last.keras', 'state.json']
+    assert sorted(os.listdir(tmp_path / 'two')) == ['inverse_mapping.keras', 'last.keras', 'level_free_readout.npz',
+                                                     'state.json']
 
     run_script('train.py', *flags(tmp_path / 'one'))
     two = load_inverse_mapping(str(tmp_path / 'two' / 'last.keras'))
@@ -76,23 +77,33 @@ def test_two_workers_train_identically_and_like_one_process(tiny_models, fsdd_sm
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=5e-4, err_msg=a.path)
 
 
+def generator_first_moments(folder):
+    """Adam's first moment (1 - beta1) g of each generator weight, from the training state in `folder`: linear in the
+    gradients, where the weights after Adam's steps are not (its first step moves a weight whose gradient is a
+    rounding error by the full learning rate, either way)."""
+    import tensorflow as tf
+    from models.wavegan import generator_shapes
+    state = tf.train.load_checkpoint(tf.train.latest_checkpoint(os.path.join(folder, 'train_state', 'generator')))
+    return {name: state.get_tensor(f'optimizer/_variables/{2 + 2 * i}/.ATTRIBUTES/VARIABLE_VALUE')
+            for i, name in enumerate(generator_shapes(4))}  # [iterations, learning rate, m0, v0, m1, v1, ...]
+
+
 def test_two_workers_train_the_generator_like_one_process(fsdd_small, tmp_path):
-    """Three Adam steps move every weight by about 3e-4; two workers must end where one process does, to 1e-6
-    (they agree to about 1e-8). The raw weights are compared (--ema_decay=0): a moving average hides the steps.
+    """One step on two workers takes the generator's gradient of the whole batch, as one process does: Adam's first
+    moment of every weight agrees to 1% of its largest value (the critic's first step, taken before, may differ
+    by the rounding of near-zero gradients on another CPU; a worker's own gradient alone is far off).
     Break: train_wavegan.py: `g_vars = list(G.values())` -> `g_vars = list(G.values()); g_opt._all_reduce_sum_gradients = lambda pairs: list(pairs)`
     Break: train_wavegan.py: `g_opt.apply_gradients(zip(tape.gradient(loss, g_vars), g_vars))` -> `g_opt.apply_gradients(zip([g * (1.0 - 2.0 * tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, g.dtype)) for g in tape.gradient(loss, g_vars)], g_vars))`
     Break: utils/distribute.py: `batch[context.replica_id_in_sync_group * size:` -> `batch[0 * size:`
     """
-    import tensorflow as tf
-    from models.wavegan import init_generator_weights
-    flags = [f'--data_dir={fsdd_small}', '--wavegan_dim=4', '--batch_size=4', '--max_steps=3', '--critic_steps=1',
+    flags = [f'--data_dir={fsdd_small}', '--wavegan_dim=4', '--batch_size=4', '--max_steps=1', '--critic_steps=1',
              '--classifier_path=none', '--ema_decay=0']
     run_workers('train_wavegan.py', [*flags, f'--generator_dir={tmp_path}/two', f'--log_dir={tmp_path}/logs2'])
     run_script('train_wavegan.py', *flags, f'--generator_dir={tmp_path}/one', f'--log_dir={tmp_path}/logs1')
-    two, one = (tf.train.load_checkpoint(str(tmp_path / d / 'model.ckpt')) for d in ('two', 'one'))
-    for name, start in init_generator_weights(4, seed=0).items():
-        assert np.abs(one.get_tensor(name) - start).max() > 1e-4, f'{name} did not train'
-        np.testing.assert_allclose(two.get_tensor(name), one.get_tensor(name), rtol=0, atol=1e-6, err_msg=name)
+    two, one = (generator_first_moments(tmp_path / folder) for folder in ('two', 'one'))
+    for name in one:
+        assert np.abs(one[name]).max() > 0, f'{name} had no gradient'
+        np.testing.assert_allclose(two[name], one[name], rtol=0, atol=0.01 * np.abs(one[name]).max(), err_msg=name)
 
 
 def test_split_recovery_plus_merge_equals_one_run(tiny_models, fsdd_small, tmp_path):

@@ -97,8 +97,10 @@ def test_classifier_and_inverse_mapping_checkpoints_and_examples(tiny_models):
 
 
 def test_generate_writes_16k_wavs_and_their_z(tiny_models, tmp_path):
-    """Each written clip is 16 kHz, 16384 samples, and G of the z written beside it; existing clips are kept.
+    """Each written clip is a 16 kHz float WAV of 16384 samples, G of the z written beside it (to float32's
+    rounding); `--subtype=PCM_16` writes 16-bit files; existing clips are kept.
     Break: generate.py: `save_npy(name + '_z.npy', clip_z)` -> `save_npy(name + '_z.npy', z[0])`
+    Break: generate.py: `save_wav(name + '.wav', clip, subtype=subtype)` -> `save_wav(name + '.wav', clip)`
     Break: generate.py: `if taken and not overwrite:` -> `if False:`
     """
     from models.tf1_loader import load_generator
@@ -108,11 +110,14 @@ def test_generate_writes_16k_wavs_and_their_z(tiny_models, tmp_path):
     generator = load_generator(tiny_models['generator_dir'])
     for i in range(3):
         info = sf.info(str(tmp_path / f'{i:04d}.wav'))
-        assert info.samplerate == 16000 and info.frames == 16384
+        assert info.samplerate == 16000 and info.frames == 16384 and info.subtype == 'FLOAT'
         z = np.load(tmp_path / f'{i:04d}_z.npy')
         assert z.shape == (100,) and np.all(np.abs(z) <= 1)
         np.testing.assert_allclose(load_audio(str(tmp_path / f'{i:04d}.wav')), generator(z[None]).numpy()[0],
-                                   atol=2 / 32768)
+                                   atol=1e-6)
+    run_script('generate.py', f'--generator_dir={tiny_models["generator_dir"]}', f'--out_dir={tmp_path}/pcm',
+               '--num_samples=1', '--subtype=PCM_16')
+    assert sf.info(str(tmp_path / 'pcm' / '0000.wav')).subtype == 'PCM_16'
     again = run_script('generate.py', f'--generator_dir={tiny_models["generator_dir"]}', f'--out_dir={tmp_path}',
                        '--num_samples=3', check=False)
     assert again.returncode == 2 and '0000.wav and 2 other clips exist' in again.stderr
@@ -123,18 +128,19 @@ def test_generate_writes_16k_wavs_and_their_z(tiny_models, tmp_path):
                                            ([], 'hybrid'),
                                            (['--config=paper_recovery'], 'hybrid')])
 def test_latent_vector_recovery_inverts_a_folder(tiny_models, fsdd_small, tmp_path, flags, method):
-    """Each clip's reconstruction is G of its written z, the table's SNR is that of those reconstructions against
-    the clips as read, and the recipe recorded with the table is the one asked for; the script says first what it
-    will do, and its bar what it is doing (the Gauss-Newton step, the L-BFGS iteration).
+    """Each clip's reconstruction is G of its written z, with the gain, offset and shift clips.csv gives; the table's
+    SNR is that of those reconstructions against the clips as read, and the recipe recorded with the table is the
+    one asked for; the script says first what it will do, and its bar what it is doing (the Gauss-Newton step, the
+    L-BFGS iteration).
     Break: recovery/gauss_newton.py: `        if status:` -> `        if False:`
     Break: recovery/lbfgs.py: `        if status:` -> `        if False:`
-    Break: latent_vector_recovery.py: `save_wav(stem + '_reconstruction.wav', reconstruction)` -> `save_wav(stem + '_reconstruction.wav', original)`
-    Break: latent_vector_recovery.py: `save_npy(stem + '_z.npy', clip_z)` -> `save_npy(stem + '_z.npy', z[0])`
-    Break: latent_vector_recovery.py: `measures = metrics.clip_measures(audio, reconstructions, z_true=z_true, z=z, kinds=kinds, shifts=shifts)` -> `measures = metrics.clip_measures(audio, reconstructions[::-1], z_true=z_true, z=z, kinds=kinds, shifts=shifts)`
+    Break: latent_vector_recovery.py: `save_wav(stem + '_reconstruction.wav', reconstruction, subtype='FLOAT')` -> `save_wav(stem + '_reconstruction.wav', original, subtype='FLOAT')`
+    Break: latent_vector_recovery.py: `save_npy(stem + '_z.npy', recovered.z[i])` -> `save_npy(stem + '_z.npy', recovered.z[0])`
+    Break: latent_vector_recovery.py: `measures, reconstructions = measure(models.generator, audio, recovered,` -> `measures, reconstructions = measure(models.generator, audio[::-1], recovered,`
+    Break: latent_vector_recovery.py: `'gain': float(f'{recovered.gain[i]:.6g}')` -> `'gain': 1.0`
     """
     from models.tf1_loader import load_generator
     from utils.audio import load_audio
-    from utils.data import normalize_level
     from utils.flags import PRESETS
     from utils.metrics import snr_db
     from utils.perturb import shift
@@ -157,14 +163,14 @@ def test_latent_vector_recovery_inverts_a_folder(tiny_models, fsdd_small, tmp_pa
     table = json.load(open(run_dir / 'metrics.json'))
     assert list(table['results']) == ['real'] and table['results']['real']['clips'] == 2
     generator = load_generator(tiny_models['generator_dir'])
-    originals = normalize_level(np.stack([load_audio(str(inputs / (name + '.wav'))) for name in names]))
+    originals = np.stack([load_audio(str(inputs / (name + '.wav'))) for name in names])
     z = np.stack([np.load(run_dir / f'{name}_z.npy') for name in names])
     rows = list(csv.DictReader(open(run_dir / 'clips.csv')))
     assert [row['file'] for row in rows] == [name + '.wav' for name in names]
-    reconstructions = shift(generator(z).numpy(), [int(row['shift']) for row in rows])  # laid over the originals
+    gain, offset = (np.array([float(row[key]) for row in rows])[:, None] for key in ('gain', 'offset'))
+    reconstructions = gain * shift(generator(z).numpy(), [int(row['shift']) for row in rows]) + offset  # over the clip
     for name, reconstruction in zip(names, reconstructions):
-        np.testing.assert_allclose(load_audio(str(run_dir / f'{name}_reconstruction.wav')),
-                                   np.clip(reconstruction, -1, 1), atol=2 / 32768)
+        np.testing.assert_allclose(load_audio(str(run_dir / f'{name}_reconstruction.wav')), reconstruction, atol=1e-5)
         assert os.path.getsize(run_dir / f'{name}.png') > 1000
     assert table['results']['real']['SNR dB (median)'] == pytest.approx(float(np.median(snr_db(originals, reconstructions))),
                                                                  abs=1e-3)
@@ -178,7 +184,7 @@ def test_latent_vector_recovery_inverts_a_folder(tiny_models, fsdd_small, tmp_pa
 def test_profile_says_where_the_time_went(tiny_models, fsdd_small, tmp_path):
     """--profile=True prints each stage's seconds per clip, which add up to the wall clock within 5%, and the
     generator passes per clip: a Jacobian pushes 100 tangents a clip, L-BFGS one backward pass per forward.
-    Break: recovery/recover.py: `            with profile.stage('L-BFGS'):` -> `            if True:`
+    Break: recovery/recover.py: `        with profile.stage('L-BFGS'):` -> `        if True:`
     Break: recovery/gauss_newton.py: `            profile.count('tangent', LATENT_DIM * len(active))` -> `            profile.count('tangent', len(active))`
     """
     inputs = tmp_path / 'in'
@@ -227,17 +233,16 @@ def test_calculate_metrics_prints_and_writes_the_table(tiny_models, fsdd_small, 
     z, or the real test clips it picks), measures: latent MSE against the true z, SNR, log-spectral distance,
     accuracy against the original's digit or the label.
     Break: calculate_metrics.py: `labels = np.argmax(classify(originals), axis=-1)` -> `labels = np.zeros(len(originals), int)`
-    Break: calculate_metrics.py: `measures = metrics.clip_measures(originals, reconstructions, classify(reconstructions), labels, z_true, z,` -> `measures = metrics.clip_measures(originals, reconstructions, classify(reconstructions), labels, z_true, z[::-1],`
+    Break: calculate_metrics.py: `measures, _ = measure(generator, originals, recovered, floors=floors, z_true=z_true,` -> `measures, _ = measure(generator, originals, recovered._replace(z=recovered.z[::-1]), floors=floors, z_true=z_true,`
     Break: utils/metrics.py: `'log-spectral distance (dB)': float(np.mean(measures['lsd'])),` -> `'log-spectral distance (dB)': float(np.mean(measures['ssim'])),`
     """
-    from models.resnet import load_classifier, load_inverse_mapping, predict
-    from models.tf1_loader import load_generator
+    from models.resnet import predict
     from utils import metrics
-    from utils.data import load_clips, normalize_level, split_files
+    from utils.audio import noise_floor
+    from utils.data import load_clips, split_files
     from models.wavegan import random_z, synthesize
     from recovery.recipe import Recipe
-    from recovery.recover import recover
-    from utils.perturb import shift
+    from recovery.recover import load_models, recover
     out = run_script('calculate_metrics.py', f'--synth={synth}', f'--data_dir={fsdd_small}',
                      f'--generator_dir={tiny_models["generator_dir"]}', f'--inverse_path={tiny_models["inverse_path"]}',
                      f'--classifier_path={tiny_models["classifier_path"]}', '--num_clips=4', '--max_iter=5',
@@ -247,21 +252,21 @@ def test_calculate_metrics_prints_and_writes_the_table(tiny_models, fsdd_small, 
     name = 'synthesized' if synth else f'real-{os.path.basename(fsdd_small)}-test'
     results = json.load(open(tmp_path / f'{name}_hybrid.json'))['results']['synthesized' if synth else 'real']
 
-    generator = load_generator(tiny_models['generator_dir'])
-    classifier = load_classifier(tiny_models['classifier_path'])
+    recipe = Recipe(perceptual_layers='stem,stage1,stage2,pool', max_iter=5, gauss_newton_iterations=2)
+    models = load_models('hybrid', recipe, generator_dir=tiny_models['generator_dir'],
+                         inverse_path=tiny_models['inverse_path'], classifier_path=tiny_models['classifier_path'])
+    generator, classifier = models.generator, models.classifier
     rng = np.random.default_rng([0, 1])
     if synth:
         z_true = random_z(4, rng)
-        originals = synthesize(generator, z_true)
+        originals, floors = synthesize(generator, z_true), None
         labels = np.argmax(predict(classifier, originals), axis=-1)
     else:
         files = split_files(fsdd_small, 'test')
-        originals, labels, _, _ = load_clips([files[i] for i in sorted(rng.permutation(len(files))[:4])])
-        originals = normalize_level(originals)
-    recipe = Recipe(perceptual_layers='stem,stage1,stage2,pool', max_iter=5, gauss_newton_iterations=2)
-    z, shifts = recover(originals, 'hybrid', generator, load_inverse_mapping(tiny_models['inverse_path']), recipe,
-                        classifier=classifier)
-    reconstructions = shift(synthesize(generator, z), shifts)
+        chosen = [files[i] for i in sorted(rng.permutation(len(files))[:4])]
+        (originals, labels, _, _), floors = load_clips(chosen), np.array([noise_floor(path) for path in chosen])
+    recovered = recover(originals, 'hybrid', models, recipe, floors=floors)
+    z, reconstructions = recovered.z, recovered.rebuild(generator)
     assert results['clips'] == 4
     assert results['SNR dB (median)'] == pytest.approx(float(np.median(metrics.snr_db(originals, reconstructions))),
                                                        rel=1e-4)
@@ -383,28 +388,30 @@ def test_missing_models_and_layers_are_refused_in_one_line(tiny_models, fsdd_sma
 
 
 def test_recovery_benchmark_writes_every_row(tiny_models, tmp_path):
-    """Every row of the three sets (the onset set's rows its own), each with its own recipe: random z scores a latent MSE near 2/3 (two independent
-    uniform vectors), the network beats it, the best row comes ten times closer to the true z, and the paper's
-    and the fast rows differ from hybrid; the share exact agrees with the percentiles, and each row's cost
-    counts its generator passes (none of a Jacobian's for the network, one backward per forward for L-BFGS).
+    """Every row of the sets asked for, in memory, from 16-bit files and real (the onset set's rows its own), each
+    with its own recipe: random z scores a latent MSE near 2/3 (two independent uniform vectors), the network beats
+    it, the best row comes ten times closer to the true z, and the paper's and the fast rows differ from hybrid; the
+    share exact agrees with the percentiles, and each row's cost counts its generator passes (none of a
+    Jacobian's for the network, one backward per forward for L-BFGS). Run again, it measures no row twice.
     Break: benchmarks/recovery.py: `'paper': ('hybrid', PAPER)` -> `'paper': ('hybrid', ours)`
     Break: benchmarks/recovery.py: `('hybrid', ours.replace(gauss_newton_iterations=2, restarts=0, max_iter=100))` -> `('hybrid', ours)`
-    Break: benchmarks/recovery.py: `yield 'synthesized', audio, np.argmax(classify(audio), axis=-1), z` -> `yield 'synthesized', audio, np.argmax(classify(audio), axis=-1), z[::-1]`
-    Break: utils/metrics.py: `'clips exact': float(np.mean(latent <= EXACT)) if latent is not None else None,` -> `'clips exact': float(np.mean(latent <= 1e-3)) if latent is not None else None,`
+    Break: benchmarks/recovery.py: `yield name, audio, labels, z, floors` -> `yield name, audio, labels, z[::-1], floors`
+    Break: benchmarks/recovery.py: `done = saved['rows'].get(f'{set_name}/{row}')` -> `done = None`
     Break: recovery/lbfgs.py: `profile.count('forward', shape[0]), profile.count('backward', shape[0])` -> `profile.count('forward', shape[0])`
     """
-    run_script('benchmarks/recovery.py', f'--generator_dir={tiny_models["generator_dir"]}',
-               f'--inverse_path={tiny_models["inverse_path"]}', f'--classifier_path={tiny_models["classifier_path"]}',
-               f'--data_dir={tiny_models["data_dir"]}', '--synth_clips=3', '--real_clips=3', '--max_iter=3',
-               '--gauss_newton_iterations=1', f'--results_dir={tmp_path}', *TINY_RECOVERY)
-    results = json.load(open(tmp_path / 'recovery.json'))['results']
     rows = ('random', 'network_unrefined', 'network', 'gradient', 'hybrid', 'hybrid_fast', 'paper')
-    onset_rows = ('hybrid', 'hybrid_no_shift', 'paper')
-    assert [(r['set'].split()[0], 'onsets' in r['set'], r['row']) for r in results] == (
-        [(s, False, r) for s in ('synthesized', 'real') for r in rows] + [('real', True, r) for r in onset_rows])
+    flags = [f'--generator_dir={tiny_models["generator_dir"]}', f'--inverse_path={tiny_models["inverse_path"]}',
+             f'--classifier_path={tiny_models["classifier_path"]}', f'--data_dir={tiny_models["data_dir"]}',
+             '--synth_clips=3', '--real_clips=3', '--max_iter=3', '--gauss_newton_iterations=1',
+             '--sets=memory,pcm16,real,real_onsets', f'--rows={",".join(rows)}', '--file_rows=hybrid',
+             '--real_rows=hybrid,paper', f'--results_dir={tmp_path}', *TINY_RECOVERY]
+    run_script('benchmarks/recovery.py', *flags)
+    results = json.load(open(tmp_path / 'recovery.json'))['results']
+    assert [(r['set'], r['row']) for r in results] == (
+        [('G(z) in memory', r) for r in rows] + [('16-bit WAV', 'hybrid')] + [('real', r) for r in ('hybrid', 'paper')]
+        + [('real_onsets', r) for r in ('hybrid', 'hybrid_no_shift', 'paper')])
     assert all(r['clips'] == 3 and (r['STOI'] is None or -1 <= r['STOI'] <= 1) for r in results)
-    assert all(0 <= a <= 1 for r in results for a in r['accuracy by digit'].values())
-    synthesized = {r['row']: r for r in results if r['set'] == 'synthesized'}
+    synthesized = {r['row']: r for r in results if r['set'] == 'G(z) in memory'}
     assert 0.5 < synthesized['random']['latent MSE (mean)'] < 0.85
     assert synthesized['network']['latent MSE (mean)'] < synthesized['random']['latent MSE (mean)']
     best = min(r['latent MSE (median)'] for r in synthesized.values())  # the paper's row: 200 L-BFGS iterations
@@ -415,11 +422,16 @@ def test_recovery_benchmark_writes_every_row(tiny_models, tmp_path):
         assert row['clips exact'] in (0, 1 / 3, 2 / 3, 1)
         assert (row['clips exact'] >= 2 / 3) == (row['latent MSE (median)'] <= 1e-6)
         assert row['latent MSE (median)'] <= row['latent MSE (90th percentile)'] <= row['latent MSE (99th percentile)']
-    costs = {r['row']: r for r in json.load(open(tmp_path / 'recovery.json'))['costs'] if r['set'] == 'synthesized'}
+    rounded = json.load(open(tmp_path / 'recovery_rows.json'))['rows']['pcm16/hybrid']['report']
+    assert rounded['latent MSE (median)'] > 0 and rounded['SNR dB (median)'] < 100  # read from 16-bit files
+    costs = {r['row']: r for r in json.load(open(tmp_path / 'recovery.json'))['costs'] if r['set'] == 'G(z) in memory'}
     assert costs['network']['tangent passes per clip'] == 0 and costs['network']['forward passes per clip'] > 0
     assert costs['hybrid']['tangent passes per clip'] >= 100  # a Jacobian a clip at least
-    assert costs['paper']['backward passes per clip'] == costs['paper']['forward passes per clip'] > 0  # L-BFGS only
-    assert '| synthesized | hybrid |' in open(tmp_path / 'recovery.md').read()
+    paper = costs['paper']  # L-BFGS only: a backward pass a forward one, bar the start's few forward passes
+    assert paper['tangent passes per clip'] == 0 and 0 < paper['backward passes per clip'] <= paper['forward passes per clip']
+    assert '| G(z) in memory | hybrid |' in open(tmp_path / 'recovery.md').read()
+    again = run_script('benchmarks/recovery.py', *flags).stdout
+    assert 'clips), ' not in again and 'G(z) in memory | hybrid' in again  # every row kept from the first run
 
 
 def test_a_killed_training_resumes_from_its_last_checkpoint(tiny_models, fsdd_small, tmp_path):

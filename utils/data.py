@@ -86,13 +86,3 @@ def normalize_peak(audio, peak=0.95):
     """Scale each clip so its loudest sample is `peak` (FSDD recordings vary widely in level)."""
     top = np.max(np.abs(audio), axis=-1, keepdims=True)
     return audio * (peak / np.maximum(top, 1e-6))
-
-
-def normalize_level(audio, low=0.2, high=1.0, peak=0.95):
-    """Scale the clips whose peak is outside [low, high] to `peak`; leave the rest as they are.
-
-    WaveGAN's samples peak between about 0.2 and 1, so a clip it made keeps its exact level (and
-    can be recovered exactly), while a whisper-quiet or clipped recording is brought to its range.
-    """
-    top = np.max(np.abs(audio), axis=-1, keepdims=True)
-    return np.where((top < low) | (top > high), normalize_peak(audio, peak), audio).astype(audio.dtype)
