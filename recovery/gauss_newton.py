@@ -17,7 +17,7 @@ SETTLED = 1e-3         # and done there once a step lowers its misfit by less th
 @dataclasses.dataclass(frozen=True)
 class Fit:
     """How Gauss-Newton fits G(z) to clips: every setting of one fit, passed whole."""
-    iterations: int = 12            # Jacobians a clip at most
+    iterations: int = 48            # Jacobians a clip at most (a quiet clip can climb slowly; stall stops the others)
     chord_steps: int = 8            # after each Jacobian, steps that reuse it (one generator call each, not 100)
     restarts: int = 0               # clips stuck at the prior's bound start again, those coordinates redrawn
     bounded_z: bool = True          # keep z in [-1, 1], WaveGAN's prior, by projected steps

@@ -17,7 +17,7 @@ class Recipe:
     level: bool = True                  # fit gain * G(z) + offset, each clip first brought to G's level (the paper fed clips as they were)
     find_shift: bool = True             # first search the shift that places each clip where G makes its words (reported with z)
     refine_steps: int = 32              # steps z += K (x - G(z)) on the network's z, K its linear readout (paper: 0)
-    gauss_newton_iterations: int = 12   # at most this many Jacobians a clip for Gauss-Newton on the waveform (0: L-BFGS only, as the paper)
+    gauss_newton_iterations: int = 48   # at most this many Jacobians a clip for Gauss-Newton on the waveform (0: L-BFGS only, as the paper)
     chord_steps: int = 8                # after each Jacobian, steps that reuse it (one generator call each, not 100)
     restarts: int = 5                   # clips left stuck at the prior's bound start again, those coordinates redrawn
     fallback_snr: float = 20.0          # clips Gauss-Newton leaves below this SNR (dB) get L-BFGS from the start z

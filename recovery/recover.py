@@ -268,9 +268,10 @@ def measure(generator, audio, recovered, *, floors=None, z_true=None, kinds=None
     """Rebuild the clips as recovered and measure them: (per-clip measures, as utils.metrics.clip_measures
     makes them, with each clip's gain, offset and whether it is done, and what its file leaves of its true z
     (latent_floor) where that is known; the reconstructions [N, 16384]). `classify` maps clips to the
-    classifier's probabilities, for accuracy against `labels`."""
+    classifier's probabilities, for accuracy against `labels`: it hears the placed G(z), whose digit z says,
+    not the clip's DC offset (a 0.01 offset alone turns its answers)."""
     reconstructions = recovered.rebuild(generator)
-    probabilities = classify(reconstructions) if classify else None
+    probabilities = classify(shift(synthesize(generator, recovered.z), recovered.shift)) if classify else None
     measures = clip_measures(audio, reconstructions, probabilities, labels, z_true, recovered.z, kinds, recovered.shift)
     measures.update(gain=recovered.gain, offset=recovered.offset, done=recovered.done)
     if z_true is not None:
