@@ -77,8 +77,9 @@ class Floors(NamedTuple):
 
 def floors_of(target, mask, floor, enough_snr):
     """The Floors of clips `target` fitted over `mask`, `floor` [N] being the variance per sample of the noise their
-    files added (None: float clips)."""
-    noise = mask.sum(axis=1) * (0 if floor is None else np.nan_to_num(np.asarray(floor, np.float64)))
+    files added (None: float clips; NaN: a lossy file's, unknown, so that its clip is done where its fit settles)."""
+    floor = np.zeros(len(target)) if floor is None else np.asarray(floor, np.float64)
+    noise = mask.sum(axis=1) * np.where(np.isnan(floor), np.inf, floor)
     return Floors(np.sum(np.asarray(target, np.float64) ** 2, axis=1) * 10 ** (-enough_snr / 10), noise)
 
 

@@ -68,12 +68,12 @@ def recover(audio, method, models, recipe, *, floors=None, batch_size=32, seed=0
     left out of every waveform fit. The start (the network's z, refined by recipe.refine_steps through its
     linear readout; or random) is refined by Gauss-Newton on the waveform, which finds z exactly when G can
     make the clip: a clip is done when its misfit reaches its noise floor, `floors` [N] (the variance per
-    sample of the noise its file's format adds, utils.audio.noise_floor; None: float clips). With
-    recipe.restarts, clips it leaves above that start again from earlier points of the refinement, and clips
-    stuck at the prior's bound with those coordinates redrawn. Clips still under recipe.fallback_snr dB get
-    L-BFGS on the recipe's loss from the network's z, on the clip brought to G's usual peak (its gain and offset
-    then that leveling's); those under HOPELESS_SNR (clips G cannot make, such as real speech) first have their
-    word moved to where G's words start most often.
+    sample of the noise its file's format adds, utils.audio.noise_floor; None: float clips; NaN: a lossy
+    file, done where its fit settles). With recipe.restarts, clips it leaves above that start again from
+    earlier points of the refinement, and clips stuck at the prior's bound with those coordinates redrawn.
+    Clips still under recipe.fallback_snr dB get L-BFGS on the recipe's loss from the network's z, on the clip
+    brought to G's usual peak (its gain and offset then that leveling's); those under HOPELESS_SNR (clips G
+    cannot make, such as real speech) first have their word moved to where G's words start most often.
     With recipe.gauss_newton_iterations=0 every clip gets L-BFGS, as in the paper; with lbfgs_bounded
     every z stays in [-1, 1]. `models` are the Models it uses.
 
@@ -88,7 +88,7 @@ def recover(audio, method, models, recipe, *, floors=None, batch_size=32, seed=0
     with profile.stage('L-BFGS'):  # the loss's model of the classifier's layers
         loss_fn = recovery_objective(recipe, models.classifier) if method != 'network' and recipe.max_iter else None
     ids = np.arange(len(audio)) if clip_ids is None else np.asarray(clip_ids)
-    floors = np.zeros(len(audio)) if floors is None else np.nan_to_num(np.asarray(floors, np.float64))
+    floors = np.zeros(len(audio)) if floors is None else np.asarray(floors, np.float64)
     with profile.stage('shift search'):
         words = generator_words(models.generator)  # where G starts its words, how loud it makes them, its tones
     with profile.stage('tones'):

@@ -29,8 +29,9 @@ def tiny_generator(folder, seed=5):
 
 
 def ill_conditioned_generator(folder, decades=3):
-    """A tiny generator whose singular values span `decades` decades, as in trained WaveGANs."""
-    weights = tiny_weights()
+    """A tiny generator whose singular values span `decades` decades, as in trained WaveGANs (zero biases: fit it
+    with affine=False)."""
+    weights = init_generator_weights(4, seed=5)
     weights['G/z_project/dense/kernel'] *= np.logspace(0, -decades, 100, dtype=np.float32)[:, None]
     export_generator(weights, str(folder))
     return load_generator(str(folder))
