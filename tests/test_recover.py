@@ -22,7 +22,7 @@ def test_hybrid_recovery_of_synthesized_clips_is_exact_by_gauss_newton(tmp_path)
     budget (at most 48 Jacobians, 8 chord steps each; no restarts) and no L-BFGS at all: z to within latent MSE
     1e-8 for every clip, each done, with gain 1 and offset 0 (L-BFGS from the same start reaches 1e-4).
     Break: recovery/gauss_newton.py: `for iteration in range(fit.iterations):` -> `for iteration in range(0):`
-    Break: recovery/recover.py: `fitted = gauss_newton(generator, placed, z, fit, mask=inside, floor=floors, profile=profile, status=status)` -> `fitted = gauss_newton(generator, placed, z, fit.replace(iterations=1), mask=inside, floor=floors, profile=profile, status=status)`
+    Break: recovery/recover.py: `fitted = gauss_newton(generator, placed, z, fit, mask=inside, floor=floors, profile=profile, status=status)` -> `fitted = gauss_newton(generator, placed, z, fit.replace(iterations=0), mask=inside, floor=floors, profile=profile, status=status)`
     """
     generator, network = tiny_generator_and_network(tmp_path)
     models = Models(generator, network)
