@@ -49,10 +49,17 @@ class Recovered(NamedTuple):
     offset: np.ndarray  # [N]
     done: np.ndarray    # [N] bool
 
+    def placed(self, generator, batch_size=64):
+        """G's own clips, placed [N, 16384]: shift(G(z), shift)."""
+        return shift(synthesize(generator, self.z, batch_size), self.shift)
+
+    def leveled(self, placed):
+        """The placed clips at each clip's level: gain * placed + offset."""
+        return (self.gain[:, None] * placed + self.offset[:, None]).astype(np.float32)
+
     def rebuild(self, generator, batch_size=64):
         """The clips as recovery explains them [N, 16384]: gain * shift(G(z), shift) + offset."""
-        placed = shift(synthesize(generator, self.z, batch_size), self.shift)
-        return (self.gain[:, None] * placed + self.offset[:, None]).astype(np.float32)
+        return self.leveled(self.placed(generator, batch_size))
 
 
 def recover(audio, method, models, recipe, *, floors=None, batch_size=32, seed=0, clip_ids=None, profile=None,
@@ -270,8 +277,9 @@ def measure(generator, audio, recovered, *, floors=None, z_true=None, kinds=None
     (latent_floor) where that is known; the reconstructions [N, 16384]). `classify` maps clips to the
     classifier's probabilities, for accuracy against `labels`: it hears the placed G(z), whose digit z says,
     not the clip's DC offset (a 0.01 offset alone turns its answers)."""
-    reconstructions = recovered.rebuild(generator)
-    probabilities = classify(shift(synthesize(generator, recovered.z), recovered.shift)) if classify else None
+    placed = recovered.placed(generator)  # G(z) computed once, for the reconstructions and the classifier
+    reconstructions = recovered.leveled(placed)
+    probabilities = classify(placed) if classify else None
     measures = clip_measures(audio, reconstructions, probabilities, labels, z_true, recovered.z, kinds, recovered.shift)
     measures.update(gain=recovered.gain, offset=recovered.offset, done=recovered.done)
     if z_true is not None:
