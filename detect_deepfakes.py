@@ -10,9 +10,10 @@ With several generators (`--generators=dirA,dirB`, each with its inverse-mapping
 `--inverse_paths`), recovery scores each clip against each and names the one that fits it best, or
 'none' when none reaches the threshold (`--config=attribution` uses the two shipped generators).
 
+A detector knows only its generators, so its decision names what it can know: the generator that made the clip
+(its folder's name), `none` (made by no generator it knows: real speech, or another generator's fake), or `refused`.
 For a folder NAME it writes `{out_dir}/NAME/{detector}/detections.csv`, `.json` and `.md`: each clip's
-file, score, decision (fake, real or refused), generator, recovered SNR, shift, speed and z file (`FILE_z.npy`
-beside the table). Clips that cannot be read, are silent or too short are listed as refused, never
+file, score, decision, recovered SNR, shift, speed and z file (`FILE_z.npy` beside the table). Clips that cannot be read, are silent or too short are listed as refused, never
 scored.
 
     python detect_deepfakes.py --input_dir=my_clips
@@ -21,6 +22,8 @@ scored.
 """
 import os
 import sys
+
+import numpy as np
 
 from utils.flags import FlagError, configure, name_list
 
@@ -31,8 +34,8 @@ generators = 'checkpoint'      # generator folders, comma-separated; with two or
 inverse_paths = 'inverse_mapping_checkpoint_robust/inverse_mapping.keras'  # recovery: each generator's inverse-mapping network (trained to see through codecs), in the same order
 inverse_path = 'inverse_mapping_checkpoint/inverse_mapping.keras'  # encoder_head: the frozen network under the head (train_detector.py's)
 detector_path = 'detector_checkpoint/encoder_head.npz'  # encoder_head's trained head (python train_detector.py)
-threshold_db = 3.0             # recovery: a clip fitted above this SNR (dB) is called fake (real speech: about 0)
-threshold_probability = 0.5    # encoder_head: a clip scored above this is called fake
+threshold_db = 3.0             # recovery: a clip fitted above this SNR (dB) is named after its generator (real speech: about 0)
+threshold_probability = 0.5    # encoder_head: a clip scored above this is named after the generator
 out_dir = 'waves'              # results go to {out_dir}/{input folder's name}/{detector}/
 paper_rate = True              # read files of 16384 samples whose header says 16384 Hz as 16 kHz audio (the paper's outputs)
 batch_size = 32                # clips scored together
@@ -61,8 +64,6 @@ def detect(audio, *, detector, generator_dirs, inverse_paths, detector_path, hea
     folder whose generator made the clip, or 'none'), 'snr_db' (the recovered fit), 'shift', 'speed' and 'z'
     (the clip is change_speed(shift(G(z), shift), speed) with a gain and offset). encoder_head reads the
     network at head_network_path."""
-    import numpy as np
-
     from models.detectors import LogisticRegression, encoder_features
     from models.resnet import load_inverse_mapping
     from models.tf1_loader import load_generator
@@ -101,21 +102,27 @@ def table_rows(files, judged, refused):
     extra = sorted(key for key in judged if key.startswith('score_'))
     rows = []
     for i, path in enumerate(files):
-        rows.append({'file': path, 'score': round(float(judged['score'][i]), 4),
-                     'decision': 'fake' if judged['fake'][i] else 'real', 'generator': str(judged['generator'][i]),
+        rows.append({'file': path, 'score': round(float(judged['score'][i]), 4), 'decision': str(judged['generator'][i]),
                      'snr_db': round(float(judged['snr_db'][i]), 2), 'shift': int(judged['shift'][i]),
                      'speed': round(float(judged['speed'][i]), 4),
                      'z_file': flat_name(path) + '_z.npy',
                      **{key: round(float(judged[key][i]), 2) for key in extra}, 'reason': ''})
-    blank = dict.fromkeys(rows[0] if rows else ['file', 'score', 'decision', 'generator', 'snr_db', 'shift',
-                                                  'speed', 'z_file', 'reason'], '')
+    blank = dict.fromkeys(rows[0] if rows else ['file', 'score', 'decision', 'snr_db', 'shift', 'speed', 'z_file',
+                                                  'reason'], '')
     for path, reason in refused:
         rows.append({**blank, 'file': path, 'decision': 'refused', 'reason': reason})
     return rows
 
 
+def decision_counts(decisions):
+    """'3 made by checkpoint, 7 none (made by no generator it knows)', from each clip's decision."""
+    names, counts = np.unique(np.asarray(decisions, str), return_counts=True) if len(decisions) else ([], [])
+    made = [f'{n} made by {name}' for name, n in zip(names, counts) if name != 'none']
+    none = int(sum(n for name, n in zip(names, counts) if name == 'none'))
+    return ', '.join(made + [f'{none} none (made by no generator it knows)'])
+
+
 def main():
-    import numpy as np
 
     from recovery.profile import Profile
     from utils.audio import list_audio_files, markdown_table, run_folder, save_csv, save_json, save_npy, save_text
@@ -143,8 +150,7 @@ def main():
         save_text(os.path.join(run_dir, 'detections.md'), markdown_table(list(rows[0]), [row.values() for row in rows]))
     if profile and detector == 'recovery' and len(audio):
         print(f'where the time of {len(audio)} clips went:\n{timing.table(len(audio))}')
-    fakes = int(np.sum(judged['fake'])) if judged else 0
-    print(f'{len(kept)} clips judged by {detector}: {fakes} fake, {len(kept) - fakes} real'
+    print(f'{len(kept)} clips judged by {detector}: {decision_counts(judged["generator"] if judged else [])}'
           + (f', {len(refused)} refused' if refused else '') + f'; table in {run_dir}/detections.csv')
     if refused:
         print(f'{len(refused)} clips refused:\n' + '\n'.join(f'  {failure}' for failure in refused))

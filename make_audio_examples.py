@@ -159,7 +159,11 @@ def make_audio_examples(*, out_dir, generator_dir, classifier_path, inverse_path
     save_overview(out_dir, measures)
 
 
-if __name__ == '__main__':
-    configure(globals())
+def main():
     make_audio_examples(out_dir=out_dir, generator_dir=generator_dir, classifier_path=classifier_path,
                         inverse_path=inverse_path, recipe=recipe, voice=voice, candidates=candidates, seed=seed)
+
+
+if __name__ == '__main__':
+    configure(globals())
+    main()

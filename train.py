@@ -180,5 +180,5 @@ def main():
 
 
 if __name__ == '__main__':
-    config = configure(globals(), choices={'strategy': STRATEGIES})
+    configure(globals(), choices={'strategy': STRATEGIES})
     main()

@@ -51,5 +51,5 @@ def main():
 
 
 if __name__ == '__main__':
-    config = configure(globals())
+    configure(globals())
     main()

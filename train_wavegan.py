@@ -243,5 +243,5 @@ def main():
 
 
 if __name__ == '__main__':
-    config = configure(globals(), validate=validate, choices={'gan_loss': ('wgan-gp', 'r1'), 'strategy': STRATEGIES})
+    configure(globals(), validate=validate, choices={'gan_loss': ('wgan-gp', 'r1'), 'strategy': STRATEGIES})
     main()

@@ -19,16 +19,14 @@ with the ROC curves and score histograms of the clean clips as PNGs.
     apt-get install -y espeak-ng && python benchmarks/detection.py
     python benchmarks/detection.py --clips=50 --perturbations=clean,gain-12   # a quick look
 """
-import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from utils.flags import FlagError, configure, name_list
+from utils.flags import FlagError, configure, declared_settings, name_list
 
 # -----------------------------------------------------------------------------
 data_dir = 'datasets/fsdd/recordings'  # FSDD recordings: the test takes are the real clips, the training takes train the baselines
@@ -52,61 +50,6 @@ seed = 2026                    # of the fakes' z and the noise (train_detector.p
 # -----------------------------------------------------------------------------
 
 DETECTORS = ('recovery', 'encoder_head', 'spectral')
-CODEC_LEVEL = 0.7  # soundfile's compression level for OGG Vorbis and MP3: about 64 kbit/s at 16 kHz
-ESPEAK_VOICES = ('en-gb', 'en-us', 'en-gb-scotland', 'en-029', 'en-us-nyc')
-DIGIT_WORDS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine')
-
-
-def perturbation(name, rng):
-    """The function clips [N, 16384] -> perturbed clips that `name` stands for."""
-    import numpy as np
-    from utils import perturb
-    from utils.audio import resample
-    if name == 'clean':
-        return lambda audio: audio
-    if name.startswith('gain'):
-        return lambda audio: perturb.gain_db(audio, float(name[4:]))
-    if name.startswith('noise'):
-        return lambda audio: perturb.add_noise(audio, float(name[5:]), rng)
-    if name == 'resample8k':
-        return lambda audio: np.stack([resample(resample(a, 16000, 8000), 8000, 16000)[:audio.shape[1]]
-                                       for a in audio]).astype(np.float32)
-    if name in ('ogg', 'mp3'):
-        return lambda audio: np.stack([through_codec(a, name) for a in audio])
-    if name.startswith('shift'):
-        return lambda audio: perturb.shift(audio, int(name[5:]))
-    if name.startswith('speed'):
-        return lambda audio: perturb.change_speed(audio, 1 + float(name[5:]) / 100)
-    raise FlagError(f'--perturbations: unknown perturbation {name!r}')
-
-
-def through_codec(audio, codec):
-    """One clip encoded as OGG Vorbis or MP3 at CODEC_LEVEL and decoded again (in memory)."""
-    import numpy as np
-    import soundfile as sf
-    buffer = io.BytesIO()
-    options = dict(format='OGG', subtype='VORBIS') if codec == 'ogg' else dict(format='MP3', subtype='MPEG_LAYER_III',
-                                                                                bitrate_mode='CONSTANT')
-    sf.write(buffer, np.clip(audio, -1, 1), 16000, compression_level=CODEC_LEVEL, **options)
-    buffer.seek(0)
-    decoded, _ = sf.read(buffer, dtype='float32')
-    return np.pad(decoded, (0, max(len(audio) - len(decoded), 0)))[:len(audio)]
-
-
-def make_other_speech(folder, count):
-    """`count` digits spoken by espeak-ng (voices, speeds and pitches varied) as WAVs in folder; the files."""
-    os.makedirs(folder, exist_ok=True)
-    files = []
-    for i in range(count):
-        word, voice = DIGIT_WORDS[i % 10], ESPEAK_VOICES[(i // 10) % len(ESPEAK_VOICES)]
-        variant = ('', '+f3', '+m3')[(i // 50) % 3]
-        speed, pitch = (140, 175)[(i // 150) % 2], 30 + (7 * i) % 50
-        path = os.path.join(folder, f'{word}_{voice}{variant}_{speed}_{pitch}.wav')
-        if not os.path.isfile(path):
-            subprocess.run(['espeak-ng', '-v', voice + variant, '-s', str(speed), '-p', str(pitch), '-w', path, word],
-                           check=True, capture_output=True)
-        files.append(path)
-    return files
 
 
 def rates(negatives, positives):
@@ -124,8 +67,9 @@ def main():
     from models.wavegan import random_z, synthesize
     from recovery.detect import recovery_scores
     from recovery.profile import Profile
+    from benchmarks.clip_sets import detection_clips, perturb, perturbation_rng
     from utils.audio import save_json, save_npy_dict, save_text
-    from utils.data import load_clips, load_split
+    from utils.data import load_split
     from utils.plots import save_roc_curves, save_score_histogram
     from utils.roc import roc_curve
 
@@ -140,14 +84,10 @@ def main():
         return networks[k]
 
     # the clips ---------------------------------------------------------------------
-    real = load_split(data_dir, test_split)[0]
-    kinds = {'real': real[np.sort(np.random.default_rng([seed, 0]).permutation(len(real))[:clips])]}
-    for k, generator in enumerate(G):
-        kinds[f'G{k + 1}'] = synthesize(generator, random_z(clips, np.random.default_rng([seed, k + 1])))
-    if other_speech and shutil.which('espeak-ng'):
-        kinds['espeak'] = load_clips(make_other_speech(other_speech_dir, clips), desc='other speech')[0]
-    elif other_speech:
+    espeak = other_speech and shutil.which('espeak-ng')
+    if other_speech and not espeak:
         print('espeak-ng is not installed (apt-get install espeak-ng): no "made by neither" clips')
+    kinds = detection_clips(G, clips, data_dir, test_split, other_speech_dir if espeak else None, seed)
     print(', '.join(f'{len(a)} {k}' for k, a in kinds.items()) + ' clips')
 
     # the trained baselines ------------------------------------------------------------
@@ -179,8 +119,8 @@ def main():
             saved = {}
         if str(saved.get('head_key', '')) != head_key:  # another head or network: only its scores go
             saved = {field: value for field, value in saved.items() if not field.startswith('encoder_head/')}
-        rng = np.random.default_rng([seed, 7, sum(map(ord, name))])
-        perturbed = {kind: perturbation(name, rng)(audio) for kind, audio in kinds.items()}
+        rng = perturbation_rng(name, seed)
+        perturbed = {kind: perturb(name, audio, rng) for kind, audio in kinds.items()}
         for detector in chosen:
             wanted = [(kind, 0) for kind in ('real', 'G1')]
             if detector == 'recovery' and name in name_list(attribution_perturbations):
@@ -215,7 +155,7 @@ def main():
             rows.append(row)
     report = markdown(rows, stages, {k: len(a) for k, a in kinds.items()})
     save_text(os.path.join(out_dir, 'detection.md'), report)
-    save_json(os.path.join(out_dir, 'detection.json'), {'settings': config, 'rows': rows, 'stages': stages})
+    save_json(os.path.join(out_dir, 'detection.json'), {'settings': declared_settings(globals()), 'rows': rows, 'stages': stages})
     if 'clean' in results:
         clean = results['clean']
         save_roc_curves(os.path.join(out_dir, 'roc_clean.png'),
@@ -264,11 +204,16 @@ def markdown(rows, stages, counts):
 
 
 def validate(s):
+    from benchmarks.clip_sets import PERTURBATION
     unknown = set(name_list(s['detectors'])) - set(DETECTORS)
     if unknown:
         raise FlagError(f'--detectors: unknown {sorted(unknown)}; known: {",".join(DETECTORS)}')
+    for field in ('perturbations', 'attribution_perturbations'):
+        for name in name_list(s[field]):
+            if not PERTURBATION.fullmatch(name):
+                raise FlagError(f'--{field}: unknown perturbation {name!r}')
 
 
 if __name__ == '__main__':
-    config = configure(globals(), validate=validate)
+    configure(globals(), validate=validate)
     main()

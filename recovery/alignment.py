@@ -4,6 +4,8 @@ A clip's `shift` s says that the clip is G(z) moved s samples later: recovery fi
 `place(clip, s)` (the clip moved s samples earlier) over the samples that came from inside the clip,
 and `shift(G(z), s)` lays the reconstruction back over the original.
 """
+import dataclasses
+
 import numpy as np
 
 from models.wavegan import random_z, synthesize
@@ -18,6 +20,19 @@ DECISIVE_SNR = 30.0  # dB: a refined fit this good does
 JUDGE_ITERATIONS = 2  # Gauss-Newton steps that tell apart two shifts the refined fits do not
 LOCAL_SHIFTS = 512  # shifts up to this many samples either way are always candidates (a clip moved a little)
 ONSET_CLIPS = 256   # random G(z) whose words show where the generator puts its words
+
+
+@dataclasses.dataclass(frozen=True)
+class Search:
+    """How the shift search weighs placements: every setting of one search, passed whole (see search_shifts)."""
+    refine_steps: int = 32          # readout steps on the network's z at each placement weighed
+    shortlist: int = SHORTLIST      # shifts whose readout z looks most like the prior's, that G then judges
+    margin: float = CLEAR_MARGIN    # dB: a moved placement must fit this much better than the clip as it is
+    largest: int = None             # samples: only shifts of at most this many either way (None: any)
+    judge: bool = True              # tell close placements apart by JUDGE_ITERATIONS Gauss-Newton steps
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
 
 
 def generator_words(generator, clips=ONSET_CLIPS, seed=0):
@@ -82,19 +97,18 @@ def best_fitted(generator, clip, shifts, z_all, affine=False, profile=None):
     return shifts[np.argmax(masked_snr(generator, placed, z, inside, affine, profile))]
 
 
-def search_shifts(network, generator, clips, onsets, *, refine_steps, fit=Fit(), shortlist=SHORTLIST,
-                  margin=CLEAR_MARGIN, largest=None, judge=True, residues=None, profile=None):
+def search_shifts(network, generator, clips, onsets, *, search=Search(), fit=Fit(), residues=None, profile=None):
     """The shift of each clip [N, 16384] that G fits best, and the network's z there and refined through its
     readout: (shifts [N], start [N, 100], refined [N, 100]).
 
     Candidates move the clip's word onset to where the generator starts words (`onsets`, from
-    generator_onsets) or the clip by at most LOCAL_SHIFTS samples (with `largest`, only shifts of at most
+    generator_onsets) or the clip by at most LOCAL_SHIFTS samples (with search.largest, only shifts of at most
     that many samples either way are candidates). The readout's z at every candidate
-    comes from one FFT correlation; of the SHORTLIST whose z looks most like a draw of the prior, the one
+    comes from one FFT correlation; of the search.shortlist whose z looks most like a draw of the prior, the one
     whose G(z) fits its placed clip best is right up to a multiple of PERIOD. Of those multiples, the one
-    whose refined z fits its placed clip best is kept, unless the clip as it is fits within CLEAR_MARGIN dB
-    of it (most clips are not moved at all); when the next best fits that close too, and neither is
-    DECISIVE_SNR dB, the two are told apart by JUDGE_ITERATIONS Gauss-Newton steps (unless not `judge`).
+    whose z refined by search.refine_steps fits its placed clip best is kept, unless the clip as it is fits within
+    search.margin dB of it (most clips are not moved at all); when the next best fits within CLEAR_MARGIN too, and
+    neither is DECISIVE_SNR dB, the two are told apart by JUDGE_ITERATIONS Gauss-Newton steps (with search.judge).
     `residues` [N], where not NaN, gives a clip's shift up to a multiple of PERIOD (recovery/tones.py read it from
     the generator's tones) in place of the shortlist; only its multiples are weighed then, the clip as it is
     among them only when they include it (a quiet fake's first fits are poor everywhere, and unmoved could win).
@@ -108,13 +122,13 @@ def search_shifts(network, generator, clips, onsets, *, refine_steps, fit=Fit(),
     for i, (clip, onset) in enumerate(zip(clips, word_onset(clips))):
         candidates = np.unique(np.concatenate([np.arange(onset - latest, onset + HOP + 1),
                                                np.arange(-LOCAL_SHIFTS, LOCAL_SHIFTS + 1)]))
-        candidates = candidates[np.abs(candidates) <= min(len(clip) - 1, len(clip) if largest is None else largest)]
+        candidates = candidates[np.abs(candidates) <= min(len(clip) - 1, len(clip) if search.largest is None else search.largest)]
         if residues is not None and not np.isnan(residues[i]):
             best = int(residues[i])
         else:
             z_all = readout_z_at_every_shift(kernel, bias, clip)
             plausible = candidates[np.argsort(unlike_the_prior(z_all[candidates % len(z_all)]), kind='stable')]
-            best = best_fitted(generator, clip, plausible[:shortlist], z_all, fit.affine, profile)
+            best = best_fitted(generator, clip, plausible[:search.shortlist], z_all, fit.affine, profile)
         alike = best + PERIOD * np.arange(-(len(clip) // PERIOD), len(clip) // PERIOD + 1)
         alike = alike[np.isin(alike, candidates)]
         if residues is None or np.isnan(residues[i]) or not len(alike):  # the clip as it is too: most are unmoved
@@ -123,19 +137,20 @@ def search_shifts(network, generator, clips, onsets, *, refine_steps, fit=Fit(),
         lags += list(alike)
     owner, lags = np.array(owner), np.array(lags)
     placed, inside = place(clips[owner], lags)
-    start, refined = network_start(network, generator, placed, refine_steps, fit.bounded_z, profile, mask=inside)
+    start, refined = network_start(network, generator, placed, search.refine_steps, fit.bounded_z, profile,
+                                   mask=inside)
     snr = masked_snr(generator, placed, refined, inside, fit.affine, profile)
     chosen = np.zeros(len(clips), int)
     undecided = []
     for i in range(len(clips)):
         mine = np.flatnonzero(owner == i)
         ranked, unmoved = mine[np.argsort(-snr[mine], kind='stable')], mine[lags[mine] == 0]
-        stays = len(unmoved) and snr[unmoved[0]] >= snr[ranked[0]] - margin
+        stays = len(unmoved) and snr[unmoved[0]] >= snr[ranked[0]] - search.margin
         chosen[i] = unmoved[0] if stays else ranked[0]
         if not stays and len(ranked) > 1 and snr[ranked[1]] >= snr[ranked[0]] - CLEAR_MARGIN \
                 and snr[ranked[0]] < DECISIVE_SNR:
             undecided.append(ranked[:2])
-    if undecided and judge:  # the two best fits of each, a few Gauss-Newton steps each (in one batch), tell them apart
+    if undecided and search.judge:  # the two best fits of each, a few Gauss-Newton steps each (in one batch), tell them apart
         pairs = np.concatenate(undecided)
         judged = Fit(iterations=JUDGE_ITERATIONS, chord_steps=8, bounded_z=fit.bounded_z, affine=fit.affine)
         fitted = gauss_newton(generator, placed[pairs], refined[pairs], judged, mask=inside[pairs], profile=profile).snr

@@ -7,12 +7,13 @@ the shift up to a multiple of 1024 samples. The score is the SNR in dB of the be
 samples the clip holds: a clip G made scores far above any real recording (30-40 dB; fitting stops at 40),
 real speech about 0, and added noise caps a fake's score near the noise's SNR.
 """
+import dataclasses
 import time
 
 import numpy as np
 from tqdm import tqdm
 
-from recovery.alignment import generator_words, level, onsets_of, place, search_shifts, typical_peak
+from recovery.alignment import Search, generator_words, level, onsets_of, place, search_shifts, typical_peak
 from recovery.gauss_newton import Fit, gauss_newton
 from recovery.network_start import network_start
 from recovery.profile import Profile
@@ -26,12 +27,24 @@ FIT = Fit(
     patience=2,          # (recovery gives up after one; a noisy fake can need two)
     stall=0.0,           # a slow climb goes on to the end: a quiet fake can rise little at first
     affine=True)         # gain * G(z) + offset: a clip's level and DC offset do not say who made it
-PATIENCE = FIT.patience
+SEARCH = Search(
+    refine_steps=8,      # readout steps on the network's z at each placement weighed (recovery: 32)
+    margin=0.0,          # dB: a moved placement wins over the clip as it is when it fits better at all
+    largest=512,         # samples: the shifts tried either way (a clip moved or padded by up to a few hundred)
+    judge=False)         # the fit after the search tells close placements apart
 OWN_TONES_PATIENCE = 8   # Jacobians before giving up on a clip with the generator's tone phases (recovery/tones.py)
-REFINE_STEPS = 8         # readout steps on the network's z at each placement the search weighs (recovery: 32)
-MARGIN = 0.0             # dB: a moved placement wins over the clip as it is when it fits better at all
-LARGEST_SHIFT = 512      # samples: the shifts tried either way (a clip moved or padded by up to a few hundred)
 CLIPPED_RUN = 2          # this many samples in a row at the clip's peak level mark a clipped peak
+
+
+@dataclasses.dataclass(frozen=True)
+class Scoring:
+    """How recovery_scores fits clips: the fit, the shift search, and how long a clip with G's tones is given."""
+    fit: Fit = FIT
+    search: Search = SEARCH
+    own_tones_patience: int = OWN_TONES_PATIENCE
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
 
 
 def clipped_samples(clips):
@@ -47,8 +60,7 @@ def clipped_samples(clips):
     return clipped & (at_top.sum(axis=1, keepdims=True) >= CLIPPED_RUN)
 
 
-def recovery_scores(clips, generator, network, *, fit=FIT, own_tones_patience=OWN_TONES_PATIENCE,
-                    refine_steps=REFINE_STEPS, margin=MARGIN, largest_shift=LARGEST_SHIFT, batch_size=32, profile=None,
+def recovery_scores(clips, generator, network, *, scoring=Scoring(), batch_size=32, profile=None,
                     desc='scoring by recovery'):
     """Score clips [N, 16384] by how closely G makes them: a dict of arrays 'score' (SNR in dB), 'z', 'shift'
     and 'speed' (the clip is G(z) moved `shift` samples later, with a gain and offset, played `speed` times
@@ -56,22 +68,23 @@ def recovery_scores(clips, generator, network, *, fit=FIT, own_tones_patience=OW
 
     Each clip is slowed back down to the generator's speed when the generator's tones say it was played
     faster or slower (played_speeds), and brought to G's usual peak level with its median sample taken off
-    (a first guess at gain and offset, for the network); the shift search places it where G fits it, moved
-    by at most largest_shift samples either way (`margin`: see search_shifts), starting from where the tones'
+    (a first guess at gain and offset, for the network); the shift search places it where G fits it, as
+    scoring.search says (see search_shifts), starting from where the tones'
     phases put it when they are the generator's (tone_shifts), and Gauss-Newton fits
-    gain * G(z) + offset over the samples the placed clip holds and that are not clipped, by `fit` (up to
+    gain * G(z) + offset over the samples the placed clip holds and that are not clipped, by scoring.fit (up to
     fit.iterations Jacobians, stopping at fit.enough_snr dB or, after fit.patience Jacobians, under
     fit.hopeless_snr). A clip whose tones' phases are the generator's is placed where they say (only there, up
-    to multiples of 1024) and, if it still ends under hopeless_snr, goes on from its fit up to own_tones_patience
-    Jacobians in all (a quiet fake can climb slowly; real speech and other generators' clips, whose phases are not, cost
-    nothing more). Any other clip the search moved or slowed that ends under hopeless_snr is fitted again as
+    to multiples of 1024) and, if it still ends under hopeless_snr, goes on from its fit up to
+    scoring.own_tones_patience Jacobians in all (a quiet fake can climb slowly; real speech and other
+    generators' clips, whose phases are not, cost nothing more). Any other clip the search moved or slowed that ends under hopeless_snr is fitted again as
     it is, and keeps the better fit (a fake the search misplaced).
     """
     profile = profile or Profile()
+    fit, refine_steps, own_tones_patience = scoring.fit, scoring.search.refine_steps, scoring.own_tones_patience
     started = time.perf_counter()
     words = generator_words(generator)  # where G starts its words, how loud it makes them, the tones it leaves
     onsets, peak, tones = onsets_of(words), typical_peak(words), fingerprint(words)
-    search = fit.replace(affine=False)  # the search weighs placements of the leveled clip by the plain fit
+    placing = fit.replace(affine=False)  # the search weighs placements of the leveled clip by the plain fit
     parts = []
     for first in tqdm(range(0, len(clips), batch_size), desc=desc, unit='batch', leave=False):
         batch = clips[first:first + batch_size]
@@ -80,10 +93,8 @@ def recovery_scores(clips, generator, network, *, fit=FIT, own_tones_patience=OW
             leveled = level(undo_speed(batch, speeds), peak)
             residues, own_tones = tone_shifts(leveled, tones)  # own_tones: the phases are this generator's
         with profile.stage('shift search'):
-            shifts, _, z = search_shifts(network, generator, leveled, onsets, refine_steps=refine_steps, fit=search,
-                                         margin=margin, largest=largest_shift, judge=False,
-                                         residues=np.where(own_tones, residues, np.nan),
-                                         profile=profile)
+            shifts, _, z = search_shifts(network, generator, leveled, onsets, search=scoring.search, fit=placing,
+                                         residues=np.where(own_tones, residues, np.nan), profile=profile)
         z, score = fit_as(generator, batch, speeds, shifts, z, fit, peak, profile)
         again = np.flatnonzero((score < fit.hopeless_snr) & ((shifts != 0) | (speeds != 1)) & ~own_tones)
         if len(again):  # moved or slowed, and G fits them nowhere near: the clip as it is may be a fake misplaced

@@ -11,7 +11,7 @@ from utils.metrics import snr_from_energies
 CONVERGED_SNR = 95.0  # dB: a float clip fitted this well has its exact z (float32's floor is near 140 dB)
 HOPELESS_SNR = 5.0     # dB: below this after a Gauss-Newton step, G cannot make the clip (real speech)
 FLOOR_MARGIN = 2.0     # a fit within this factor of the noise its clip's file added is at that floor,
-SETTLED = 1e-3         # and done there once a step lowers its misfit by less than this share (it has converged)
+SETTLED = 1e-3         # and done there once a Jacobian lowers its misfit by less than this share (it has converged)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Fit:
     enough_snr: float = CONVERGED_SNR  # dB: a clip fitted this well is done, whatever its noise floor
     hopeless_snr: float = HOPELESS_SNR  # dB: a clip still under this after `patience` Jacobians stops
     patience: int = 1
-    stall: float = 0.05             # a Jacobian that lowers a clip's misfit by less than this share stops it (0: never)
+    stall: float = 0.05             # a Jacobian lowering a clip's misfit by less than this share stops it (0: never; see settling)
     damping: float = 1e-7           # Levenberg-Marquardt's first damping, relative to J^T J's largest eigenvalue
     affine: bool = True             # fit gain * G(z) + offset, the best gain and offset for each z
 
@@ -94,10 +94,11 @@ def gauss_newton(generator, target, z0, fit, *, mask=None, floor=None, profile=N
     After each accepted step, up to fit.chord_steps more reuse the same Jacobian.
 
     A clip is done when it is fitted to fit.enough_snr dB (float clips, whose z is then exact), or when its
-    misfit is within FLOOR_MARGIN of the noise its file added and a step no longer lowers it (SETTLED): `floor`
-    [N] is that noise's variance per sample (a 16-bit file's rounding; 0 or None for float clips). A clip whose
-    Jacobian lowers its misfit by less than fit.stall stops there, done or not; so do clips still under
-    fit.hopeless_snr dB after fit.patience Jacobians (real speech, which G cannot make).
+    misfit is within FLOOR_MARGIN of the noise its file added and a Jacobian no longer lowers it (SETTLED): `floor`
+    [N] is that noise's variance per sample (a 16-bit file's rounding; 0 or None for float clips; NaN for a lossy
+    file's, done where its fit stalls). A clip whose Jacobian lowers its misfit by less than fit.stall stops there,
+    done or not, unless it is near its known floor; so do clips still under fit.hopeless_snr dB after fit.patience
+    Jacobians (real speech, which G cannot make).
 
     fit.bounded_z keeps z in [-1, 1] by projected steps: a coordinate at the bound whose Newton step points
     outward is held there while the step is solved again for the free coordinates. A clip left above
@@ -196,6 +197,16 @@ def linearize(generator, z, fitted, mask, gain, affine):
     return Linearization(jac, q, np.matmul(q.transpose(0, 2, 1), jac), gain)
 
 
+def settling(after, before, floors, index, stall):
+    """(settled, stalled) of clips `index` after a Jacobian took their misfits from `before` to `after`. Settled: near
+    their noise floor and lowered by less than SETTLED (a lossy clip, whose floor is unknown: by less than `stall`).
+    Stalled: lowered by less than `stall` (0: never), unless near a known floor, where a fit goes on until it settles
+    (its last steps are small: a stale chord step's failure says nothing of where the fit will end)."""
+    near, known = floors.near(after, index), np.isfinite(floors.noise[index])
+    settled = near & (after > (1 - np.where(known, SETTLED, max(SETTLED, stall))) * before)
+    return settled, (after > (1 - stall) * before) & ~(near & known) if stall else np.zeros(len(after), bool)
+
+
 def levenberg_marquardt(generator, target, z, fit, mask, floors, profile, status=None):
     """gauss_newton's iterations from z (inside the bounds): (z reached, each clip's squared error, gain, offset,
     whether it settled at its noise floor)."""
@@ -271,7 +282,5 @@ def levenberg_marquardt(generator, target, z, fit, mask, floors, profile, status
                 better = try_step(active[chord], model, chord, jtj[chord], top[chord])
                 drop[active[chord[~better]]] = 0
                 chord = chord[better]
-        settled[active] = floors.near(loss[active], active) & (drop[active] < SETTLED)
-        if fit.stall:
-            stalled[active] = loss[active] > (1 - fit.stall) * before
+        settled[active], stalled[active] = settling(loss[active], before, floors, active, fit.stall)
     return z, loss, gain, offset, settled

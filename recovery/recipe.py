@@ -22,7 +22,7 @@ class Recipe:
     restarts: int = 5                   # clips left stuck at the prior's bound start again, those coordinates redrawn
     fallback_snr: float = 20.0          # clips Gauss-Newton leaves below this SNR (dB) get L-BFGS from the start z
     max_iter: int = 200                 # L-BFGS iterations, for clips Gauss-Newton cannot fit exactly
-    lbfgs_bounded: bool = True          # keep z in [-1, 1], WaveGAN's prior (the paper did not)
+    bounded_z: bool = True              # keep z in [-1, 1], WaveGAN's prior, in every stage: readout, Gauss-Newton, L-BFGS (the paper did not)
     recovery_loss: str = 'perceptual'   # L-BFGS loss: 'perceptual' (log-spectral + classifier), 'waveform' or 'paper'
     perceptual_layers: str = 'stem,stage1,stage2,stage3,stage4,pool'  # classifier layers in that loss
     perceptual_weight: float = 30.0     # weight of the classifier activations' distance in that loss
@@ -40,7 +40,7 @@ class Recipe:
     def fit(self):
         """Gauss-Newton's settings (recovery/gauss_newton.py) in this recipe."""
         return Fit(iterations=self.gauss_newton_iterations, chord_steps=self.chord_steps, restarts=self.restarts,
-                   bounded_z=self.lbfgs_bounded, affine=self.level)
+                   bounded_z=self.bounded_z, affine=self.level)
 
     @property
     def layers(self):

@@ -9,8 +9,8 @@ from models.resnet import load_classifier, load_inverse_mapping
 from models.tf1_loader import load_generator
 from models.training import load_level_free_readout
 from models.wavegan import LATENT_DIM, random_z, synthesize
-from recovery.alignment import (DECISIVE_SNR, generator_words, level, leveling, onsets_of, place, search_shifts,
-                                typical_peak, typical_shifts)
+from recovery.alignment import (DECISIVE_SNR, Search, generator_words, level, leveling, onsets_of, place,
+                                search_shifts, typical_peak, typical_shifts)
 from recovery.gauss_newton import HOPELESS_SNR, Fit, Fitted, gauss_newton, masked_snr, misfit
 from recovery.lbfgs import lbfgs
 from recovery.losses import recovery_objective
@@ -81,7 +81,7 @@ def recover(audio, method, models, recipe, *, floors=None, batch_size=32, seed=0
     Clips still under recipe.fallback_snr dB get L-BFGS on the recipe's loss from the network's z, on the clip
     brought to G's usual peak (its gain and offset then that leveling's); those under HOPELESS_SNR (clips G
     cannot make, such as real speech) first have their word moved to where G's words start most often.
-    With recipe.gauss_newton_iterations=0 every clip gets L-BFGS, as in the paper; with lbfgs_bounded
+    With recipe.gauss_newton_iterations=0 every clip gets L-BFGS, as in the paper; with bounded_z
     every z stays in [-1, 1]. `models` are the Models it uses.
 
     Every step of a batch sees that batch alone, and the random start of clip i comes from the stream
@@ -142,7 +142,7 @@ def placed_starts(clips, own_tones, residues, context):
         return shifts, start, z
     with profile.stage('shift search'):
         shifts[search] = search_shifts(network, generator, level(clips[search], context.peak), context.onsets,
-                                       refine_steps=recipe.refine_steps, fit=recipe.fit,
+                                       search=Search(refine_steps=recipe.refine_steps), fit=recipe.fit,
                                        residues=np.where(own_tones[search], residues[search], np.nan),
                                        profile=profile)[0]
     moved = search[shifts[search] != 0]

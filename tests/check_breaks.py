@@ -83,7 +83,8 @@ def restore(originals):
 def run_test(test_file, name, timeout):
     """('caught' (the test failed), 'error' (it could not run: a fixture or import broke), 'MISSED' or
     'timeout'; the first line of pytest's explanation, to show that it failed for the right reason)."""
-    command = [sys.executable, '-m', 'pytest', '-q', '-x', '-p', 'no:cacheprovider', f'{test_file}::{name}']
+    command = [sys.executable, '-m', 'pytest', '-q', '-x', '-p', 'no:cacheprovider', '-o', 'addopts=',  # either tier
+               f'{test_file}::{name}']
     try:
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:

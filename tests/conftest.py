@@ -28,6 +28,25 @@ def run_script(script, *flags, check=True, timeout=600):
     return result
 
 
+def word(onset=2000, length=4000, rate=16000):
+    """A clip [1, 16384] silent but for a 300 Hz tone from `onset` for `length` samples."""
+    clip = np.zeros((1, 16384), np.float32)
+    clip[0, onset:onset + length] = 0.5 * np.sin(2 * np.pi * 300 * np.arange(length) / rate)
+    return clip
+
+
+def shipped_generator():
+    """The shipped d=16 generator (checkpoint/)."""
+    from models.tf1_loader import load_generator
+    return load_generator(os.path.join(ROOT, 'checkpoint'))
+
+
+def real_takes(*names):
+    """FSDD takes from the subset the tests carry, by file name: clips [N, 16384]."""
+    from utils.data import load_clips
+    return load_clips([os.path.join(FSDD, name) for name in names])[0]
+
+
 def tone(seconds=0.5, rate=16000, level=0.5):
     """A 440 Hz sine wave."""
     return (level * np.sin(2 * np.pi * 440 * np.arange(int(seconds * rate)) / rate)).astype(np.float32)

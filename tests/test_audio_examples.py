@@ -27,6 +27,7 @@ def chromium(*args):
                            *args[1:]], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.tier2
 @pytest.mark.skipif(not (CHROMIUM and shutil.which('espeak-ng')), reason='needs Debian chromium and espeak-ng')
 def test_audio_examples_page_plays_every_clip_beside_its_spectrogram(tiny_models, tmp_path):
     """index.html holds a player and a spectrogram for each of the 20 originals and their 60 reconstructions, with

@@ -49,6 +49,7 @@ def run_workers(script, flags, timeout=300):
     return outputs
 
 
+@pytest.mark.tier2
 def test_two_workers_train_identically_and_like_one_process(tiny_models, fsdd_small, tmp_path):
     """train.py on two workers: both end with the same weights, and with those of one process to 5e-4 (three
     Adam steps of 1e-3 move them by up to 3e-3).
@@ -88,6 +89,7 @@ def generator_first_moments(folder):
             for i, name in enumerate(generator_shapes(4))}  # [iterations, learning rate, m0, v0, m1, v1, ...]
 
 
+@pytest.mark.tier2
 def test_two_workers_train_the_generator_like_one_process(fsdd_small, tmp_path):
     """One step on two workers takes the generator's gradient of the whole batch, as one process does: Adam's first
     moment of every weight agrees to 1% of its largest value (the critic's first step, taken before, may differ
@@ -106,6 +108,7 @@ def test_two_workers_train_the_generator_like_one_process(fsdd_small, tmp_path):
         np.testing.assert_allclose(two[name], one[name], rtol=0, atol=0.01 * np.abs(one[name]).max(), err_msg=name)
 
 
+@pytest.mark.tier2
 def test_split_recovery_plus_merge_equals_one_run(tiny_models, fsdd_small, tmp_path):
     """Two workers, each recovering its whole batches, then a merge: the same z, bit for bit, and the same table as
     one run. (That a batch's result depends on nothing else, whatever the CPU's kernels, is
@@ -141,6 +144,7 @@ def test_split_recovery_plus_merge_equals_one_run(tiny_models, fsdd_small, tmp_p
         np.testing.assert_array_equal(np.load(split_dir / name), np.load(one_dir / name), err_msg=name)
 
 
+@pytest.mark.tier2
 def test_calculate_metrics_split_plus_merge_equals_one_run(tiny_models, tmp_path):
     """Three workers' shares of seven synthesized clips, merged: the table of one run.
     Break: calculate_metrics.py: `ids = share_of(list(range(num_clips)), workers, worker_index, batch_size)` -> `ids = share_of(list(range(num_clips)), 1, 0, batch_size)`

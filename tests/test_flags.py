@@ -101,12 +101,12 @@ def test_scripts_refuse_an_unknown_flag_before_work():
 
 def test_paper_recovery_preset_switches_the_recipe_and_keeps_our_models():
     """--config=paper_recovery sets the paper's recovery recipe and nothing else.
-    Break: utils/flags.py: `    lbfgs_bounded=False,` -> `    lbfgs_bounded=True,`
+    Break: utils/flags.py: `    bounded_z=False,` -> `    bounded_z=True,`
     """
-    settings = {'gauss_newton_iterations': 10, 'recovery_loss': 'perceptual', 'lbfgs_bounded': True,
+    settings = {'gauss_newton_iterations': 10, 'recovery_loss': 'perceptual', 'bounded_z': True,
                 'generator_dir': 'checkpoint'}
     overrides = parse_flags(['--config=paper_recovery'], settings)
-    assert overrides == {'gauss_newton_iterations': 0, 'recovery_loss': 'paper', 'lbfgs_bounded': False}
+    assert overrides == {'gauss_newton_iterations': 0, 'recovery_loss': 'paper', 'bounded_z': False}
 
 
 def test_impossible_recovery_settings_are_refused_before_work():

@@ -51,7 +51,7 @@ def test_16_bit_files_at_any_level_and_offset_are_recovered_exactly_with_their_g
     the rounding allows (utils.metrics: within twice the true z's own latent error, or fitting as closely), with
     its gain and offset reported and G(z) rebuilt over the clip; with restarts allowed, no clip starts again (the
     same Jacobians as without).
-    Break: recovery/recipe.py: `bounded_z=self.lbfgs_bounded, affine=self.level)` -> `bounded_z=self.lbfgs_bounded, affine=False)`
+    Break: recovery/recipe.py: `bounded_z=self.bounded_z, affine=self.level)` -> `bounded_z=self.bounded_z, affine=False)`
     Break: recovery/recover.py: `return (self.gain[:, None] * placed + self.offset[:, None]).astype(np.float32)` -> `return placed.astype(np.float32)`
     Break: recovery/recover.py: `fitted = gauss_newton(generator, placed, z, fit, mask=inside, floor=floors, profile=profile, status=status)` -> `fitted = gauss_newton(generator, placed, z, fit, mask=inside, floor=None, profile=profile, status=status)`
     """

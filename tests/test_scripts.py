@@ -1,4 +1,5 @@
-"""Each script runs end to end on a few FSDD clips with tiny models and writes what it promises."""
+"""Each script runs end to end on a few FSDD clips with tiny models and writes what it promises (the second tier:
+each is a run of a script or more, half a minute to minutes)."""
 import csv
 import glob
 import json
@@ -16,6 +17,8 @@ import tensorflow as tf
 
 from conftest import BAD_KINDS, ROOT, TINY_RECOVERY, bad_clip, run_script
 from models.wavegan import generator_shapes
+
+pytestmark = pytest.mark.tier2
 
 
 def test_train_wavegan_exports_the_official_format_and_resumes(tiny_models, fsdd_small):

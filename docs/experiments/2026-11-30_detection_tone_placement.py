@@ -8,63 +8,59 @@ between 0.2 and 0.25; and Audio_Examples' synthesized Six.
 
     PYTHONPATH=. python docs/experiments/2026-11-30_detection_tone_placement.py
 """
-import glob
-import importlib.util
-
 import numpy as np
 
+from benchmarks.clip_sets import detection_clips, fake_z, perturb, perturbation_rng
+from benchmarks.detection import perturbations
 from models.resnet import load_inverse_mapping
 from models.tf1_loader import load_generator
-from models.wavegan import random_z, synthesize
+from models.wavegan import synthesize
 from recovery import tones as T
-from recovery.alignment import generator_words, onsets_of, search_shifts
-from recovery.detect import fit_as, level
-from recovery.profile import Profile
-from utils.data import load_clips, load_split
+from recovery.alignment import generator_words, level, onsets_of, search_shifts, typical_peak
+from recovery.detect import FIT, SEARCH, fit_as
+from utils.data import load_clips
+from utils.flags import name_list
 from utils.perturb import shift
 
-spec = importlib.util.spec_from_file_location('detection_benchmark', 'benchmarks/detection.py')
-benchmark = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(benchmark)
-G = [load_generator('checkpoint'), load_generator('checkpoint_seed1')]
-E = load_inverse_mapping('inverse_mapping_checkpoint_robust/inverse_mapping.keras')
-words = generator_words(G[0])
-tones, peak, onsets = T.fingerprint(words), float(np.median(np.abs(words).max(axis=1))), onsets_of(words)
-settings = dict(peak=peak, enough_snr=40.0, give_up_snr=3.0, profile=Profile())
-z = random_z(300, np.random.default_rng([2026, 1]))  # the benchmark's G1 clips
-for index, moved in [(159, 37), (239, 400)]:
-    clip = shift(synthesize(G[0], z[index:index + 1]), moved)
-    cells = []
-    for at in (0, moved):  # the readout's z with the clip placed there (and only there), then Gauss-Newton
-        _, _, start = search_shifts(E, G[0], level(clip, peak), onsets, refine_steps=8, margin=0.0, judge=False,
-                                    largest=abs(at), residues=np.array([float(at)]))
-        for jacobians in (2, 8):
-            score = fit_as(G[0], clip, np.ones(1), np.array([at]), start.copy(), jacobians, jacobians, **settings)[1]
-            cells.append(f'at {at}, {jacobians} Jacobians: {score[0]:.2f} dB')
-    print(f'clip {index} moved {moved}: ' + '; '.join(cells), flush=True)
 
-real = load_split('datasets/fsdd/recordings', 'test')[0]
-kinds = {  # all four kinds, in the benchmark's order: it draws each kind's noise in turn
-    'real': real[np.sort(np.random.default_rng([2026, 0]).permutation(len(real))[:300])],
-    'G1': synthesize(G[0], z), 'G2': synthesize(G[1], random_z(300, np.random.default_rng([2026, 2]))),
-    'espeak': load_clips(sorted(glob.glob('logs/benchmarks/espeak/*.wav'))[:300])[0]}
+def main():
+    G = [load_generator('checkpoint'), load_generator('checkpoint_seed1')]
+    E = load_inverse_mapping('inverse_mapping_checkpoint_robust/inverse_mapping.keras')
+    words = generator_words(G[0])
+    tones, peak, onsets = T.fingerprint(words), typical_peak(words), onsets_of(words)
+    z = fake_z(300)
+    for index, moved in [(159, 37), (239, 400)]:
+        clip = shift(synthesize(G[0], z[index:index + 1]), moved)
+        cells = []
+        for at in (0, moved):  # the readout's z with the clip placed there (and only there), then Gauss-Newton
+            _, _, start = search_shifts(E, G[0], level(clip, peak), onsets, search=SEARCH.replace(largest=abs(at)),
+                                        fit=FIT.replace(affine=False), residues=np.array([float(at)]))
+            for jacobians in (2, 8):
+                score = fit_as(G[0], clip, np.ones(1), np.array([at]), start.copy(),
+                               FIT.replace(iterations=jacobians, patience=jacobians), peak)[1]
+                cells.append(f'at {at}, {jacobians} Jacobians: {score[0]:.2f} dB')
+        print(f'clip {index} moved {moved}: ' + '; '.join(cells), flush=True)
+
+    kinds = detection_clips(G, 300, 'datasets/fsdd/recordings', espeak_dir='logs/benchmarks/espeak')
+
+    def agreement(clips):
+        speeds, _ = T.played_speeds(clips, tones)
+        return T.phase_agreement(level(T.undo_speed(clips, speeds), peak), tones).max(axis=-1)
+
+    for name in name_list(perturbations):
+        rng = perturbation_rng(name)  # every kind in turn, as the benchmark draws its noise
+        perturbed = {kind: perturb(name, audio, rng) for kind, audio in kinds.items()}
+        cells = []
+        for kind in ('real', 'G1'):
+            agree = agreement(perturbed[kind])
+            between = np.flatnonzero((agree >= 0.2) & (agree < 0.25))
+            cells.append(f'{kind} {agree.min():.3f}-{agree.max():.3f}, between 0.2 and 0.25: {len(between)} '
+                         f'{between.tolist()}')
+        print(f'{name}: ' + '; '.join(cells), flush=True)
+    six = load_clips(['Audio_Examples/originals/Six_synthesized.wav'])[0]
+    print(f'Audio_Examples Six_synthesized: peak {np.abs(six).max():.3f}, tone match '
+          f'{T.speed_match(six, tones).max():.3f}, phase agreement {agreement(six)[0]:.3f}')
 
 
-def agreement(clips):
-    speeds, _ = T.played_speeds(clips, tones)
-    return T.phase_agreement(level(T.undo_speed(clips, speeds), peak), tones).max(axis=-1)
-
-
-for name in benchmark.perturbations.split(','):
-    rng = np.random.default_rng([2026, 7, sum(map(ord, name))])  # as the benchmark draws its noise
-    perturbed = {kind: benchmark.perturbation(name, rng)(audio) for kind, audio in kinds.items()}
-    cells = []
-    for kind in ('real', 'G1'):
-        agree = agreement(perturbed[kind])
-        between = np.flatnonzero((agree >= 0.2) & (agree < 0.25))
-        cells.append(f'{kind} {agree.min():.3f}-{agree.max():.3f}, between 0.2 and 0.25: {len(between)} '
-                     f'{between.tolist()}')
-    print(f'{name}: ' + '; '.join(cells), flush=True)
-six = load_clips(['Audio_Examples/originals/Six_synthesized.wav'])[0]
-print(f'Audio_Examples Six_synthesized: peak {np.abs(six).max():.3f}, tone match '
-      f'{T.speed_match(six, tones).max():.3f}, phase agreement {agreement(six)[0]:.3f}')
+if __name__ == '__main__':
+    main()

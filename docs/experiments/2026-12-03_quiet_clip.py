@@ -12,19 +12,25 @@ from recovery.recipe import Recipe
 from recovery.recover import load_models
 from utils.data import load_clips
 
-recipe = Recipe()
-models = load_models('hybrid', recipe, generator_dir='checkpoint',
-                     inverse_path='inverse_mapping_checkpoint/inverse_mapping.keras', classifier_path=None)
-clip = load_clips(['Audio_Examples/originals/Six_synthesized.wav'])[0]
-z_true = np.load('Audio_Examples/originals/Six_synthesized_z.npy')[None]
-_, start, snr = leveled_start(models.network, models.level_free, models.generator, clip, recipe.refine_steps,
-                              recipe.fit, settled_snr=DECISIVE_SNR)
-print(f'peak {np.abs(clip).max():.3f}; leveled start {snr[0]:.1f} dB, latent MSE {np.mean((start - z_true) ** 2):.3g}')
-for affine in (True, False):
-    for jacobians in (12, 24, 48):
-        fitted = gauss_newton(models.generator, clip, start, recipe.fit.replace(iterations=jacobians, stall=0,
-                                                                                affine=affine))
-        print(f'gain fitted {affine}, {jacobians} Jacobians: {fitted.snr[0]:.1f} dB, '
-              f'latent MSE {np.mean((fitted.z - z_true) ** 2):.3g}')
-fitted = gauss_newton(models.generator, clip, start, recipe.fit.replace(iterations=12, restarts=5))
-print(f'12 Jacobians, 5 restarts: {fitted.snr[0]:.1f} dB, latent MSE {np.mean((fitted.z - z_true) ** 2):.3g}')
+
+def main():
+    recipe = Recipe()
+    models = load_models('hybrid', recipe, generator_dir='checkpoint',
+                         inverse_path='inverse_mapping_checkpoint/inverse_mapping.keras', classifier_path=None)
+    clip = load_clips(['Audio_Examples/originals/Six_synthesized.wav'])[0]
+    z_true = np.load('Audio_Examples/originals/Six_synthesized_z.npy')[None]
+    _, start, snr = leveled_start(models.network, models.level_free, models.generator, clip, recipe.refine_steps,
+                                  recipe.fit, settled_snr=DECISIVE_SNR)
+    print(f'peak {np.abs(clip).max():.3f}; leveled start {snr[0]:.1f} dB, latent MSE {np.mean((start - z_true) ** 2):.3g}')
+    for affine in (True, False):
+        for jacobians in (12, 24, 48):
+            fitted = gauss_newton(models.generator, clip, start, recipe.fit.replace(iterations=jacobians, stall=0,
+                                                                                    affine=affine))
+            print(f'gain fitted {affine}, {jacobians} Jacobians: {fitted.snr[0]:.1f} dB, '
+                  f'latent MSE {np.mean((fitted.z - z_true) ** 2):.3g}')
+    fitted = gauss_newton(models.generator, clip, start, recipe.fit.replace(iterations=12, restarts=5))
+    print(f'12 Jacobians, 5 restarts: {fitted.snr[0]:.1f} dB, latent MSE {np.mean((fitted.z - z_true) ** 2):.3g}')
+
+
+if __name__ == '__main__':
+    main()
