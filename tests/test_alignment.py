@@ -24,7 +24,6 @@ def test_a_shifted_clip_g_made_is_recovered_exactly_with_its_shift():
     fits the samples the moved clip still holds, and G(z) moved by the reported shift lays over the clip. (The search needs a readout that tells
     a plausible z from others; the tiny test generator's readout, fitted on a thousand clips, does not.)
     Break: recovery/alignment.py: `return shift(clips, -np.asarray(shifts)), shift(np.ones_like(clips), -np.asarray(shifts))` -> `return shift(clips, -np.asarray(shifts)), np.ones_like(clips)`
-    Break: recovery/alignment.py: `plausible = candidates[np.argsort(unlike_the_prior(z_all[candidates % len(z_all)]), kind='stable')]` -> `plausible = candidates[np.argsort(-unlike_the_prior(z_all[candidates % len(z_all)]), kind='stable')]`
     Break: recovery/alignment.py: `chosen[i] = unmoved[0] if stays else ranked[0]` -> `chosen[i] = unmoved[0]`
     Break: recovery/recover.py: `placed, inside = place(clips, shifts)` -> `placed, inside = clips.copy(), np.ones_like(clips)`
     """
