@@ -13,8 +13,8 @@ With several generators (`--generators=dirA,dirB`, each with its inverse-mapping
 A detector knows only its generators, so its decision names what it can know: the generator that made the clip
 (its folder's name), `none` (made by no generator it knows: real speech, or another generator's fake), or `refused`.
 For a folder NAME it writes `{out_dir}/NAME/{detector}/detections.csv`, `.json` and `.md`: each clip's
-file, score, decision, recovered SNR, shift, speed and z file (`FILE_z.npy` beside the table). Clips that cannot be read, are silent or too short are listed as refused, never
-scored.
+file, score, decision, recovered SNR, shift, speed and z file (`FILE_z.npy` beside the table). Clips that
+cannot be read, are silent or too short are listed as refused, never scored.
 
     python detect_deepfakes.py --input_dir=my_clips
     python detect_deepfakes.py --input_dir=my_clips --config=attribution
@@ -123,7 +123,6 @@ def decision_counts(decisions):
 
 
 def main():
-
     from recovery.profile import Profile
     from utils.audio import list_audio_files, markdown_table, run_folder, save_csv, save_json, save_npy, save_text
     from utils.data import load_clips

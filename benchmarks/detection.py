@@ -61,13 +61,13 @@ def rates(negatives, positives):
 def main():
     import numpy as np
 
+    from benchmarks.clip_sets import detection_clips, perturb, perturbation_rng
     from models.detectors import LogisticRegression, encoder_features, mean_log_spectrum
     from models.resnet import load_inverse_mapping
     from models.tf1_loader import load_generator
     from models.wavegan import random_z, synthesize
     from recovery.detect import recovery_scores
     from recovery.profile import Profile
-    from benchmarks.clip_sets import detection_clips, perturb, perturbation_rng
     from utils.audio import save_json, save_npy_dict, save_text
     from utils.data import load_split
     from utils.plots import save_roc_curves, save_score_histogram
@@ -155,7 +155,8 @@ def main():
             rows.append(row)
     report = markdown(rows, stages, {k: len(a) for k, a in kinds.items()})
     save_text(os.path.join(out_dir, 'detection.md'), report)
-    save_json(os.path.join(out_dir, 'detection.json'), {'settings': declared_settings(globals()), 'rows': rows, 'stages': stages})
+    save_json(os.path.join(out_dir, 'detection.json'),
+              {'settings': declared_settings(globals()), 'rows': rows, 'stages': stages})
     if 'clean' in results:
         clean = results['clean']
         save_roc_curves(os.path.join(out_dir, 'roc_clean.png'),

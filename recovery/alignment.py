@@ -122,7 +122,8 @@ def search_shifts(network, generator, clips, onsets, *, search=Search(), fit=Fit
     for i, (clip, onset) in enumerate(zip(clips, word_onset(clips))):
         candidates = np.unique(np.concatenate([np.arange(onset - latest, onset + HOP + 1),
                                                np.arange(-LOCAL_SHIFTS, LOCAL_SHIFTS + 1)]))
-        candidates = candidates[np.abs(candidates) <= min(len(clip) - 1, len(clip) if search.largest is None else search.largest)]
+        largest = len(clip) if search.largest is None else search.largest
+        candidates = candidates[np.abs(candidates) <= min(len(clip) - 1, largest)]
         if residues is not None and not np.isnan(residues[i]):
             best = int(residues[i])
         else:

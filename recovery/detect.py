@@ -76,8 +76,8 @@ def recovery_scores(clips, generator, network, *, scoring=Scoring(), batch_size=
     fit.hopeless_snr). A clip whose tones' phases are the generator's is placed where they say (only there, up
     to multiples of 1024) and, if it still ends under hopeless_snr, goes on from its fit up to
     scoring.own_tones_patience Jacobians in all (a quiet fake can climb slowly; real speech and other
-    generators' clips, whose phases are not, cost nothing more). Any other clip the search moved or slowed that ends under hopeless_snr is fitted again as
-    it is, and keeps the better fit (a fake the search misplaced).
+    generators' clips, whose phases are not, cost nothing more). Any other clip the search moved or slowed that
+    ends under hopeless_snr is fitted again as it is, and keeps the better fit (a fake the search misplaced).
     """
     profile = profile or Profile()
     fit, refine_steps, own_tones_patience = scoring.fit, scoring.search.refine_steps, scoring.own_tones_patience

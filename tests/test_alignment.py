@@ -4,10 +4,8 @@ import os
 import numpy as np
 import soundfile as sf
 
-from conftest import ROOT, word
+from conftest import ROOT, shipped_generator, word
 from models.resnet import load_inverse_mapping
-from models.tf1_loader import load_generator
-
 from models.wavegan import random_z, synthesize
 from recovery.alignment import generator_onsets, typical_shifts
 from recovery.recover import Models, recover
@@ -27,7 +25,7 @@ def test_a_shifted_clip_g_made_is_recovered_exactly_with_its_shift():
     Break: recovery/alignment.py: `chosen[i] = unmoved[0] if stays else ranked[0]` -> `chosen[i] = unmoved[0]`
     Break: recovery/recover.py: `placed, inside = place(clips, shifts)` -> `placed, inside = clips.copy(), np.ones_like(clips)`
     """
-    generator = load_generator(os.path.join(ROOT, 'checkpoint'))
+    generator = shipped_generator()
     network = load_inverse_mapping(os.path.join(ROOT, 'inverse_mapping_checkpoint', 'inverse_mapping.keras'))
     z_true = random_z(5, np.random.default_rng(13))  # five clips Gauss-Newton fits without restarts
     moves = np.array([0, 37, 400, 3000, -200])
@@ -45,7 +43,7 @@ def test_a_clip_g_cannot_make_has_its_word_moved_to_where_g_starts_words():
     Break: recovery/recover.py: `shifts[moved] = typical_shifts(clips[moved], context.onsets)` -> `pass`
     Break: recovery/alignment.py: `return word_onset(clips) - int(np.median(onsets))` -> `return word_onset(clips) - int(np.max(onsets))`
     """
-    generator = load_generator(os.path.join(ROOT, 'checkpoint'))
+    generator = shipped_generator()
     network = load_inverse_mapping(os.path.join(ROOT, 'inverse_mapping_checkpoint', 'inverse_mapping.keras'))
     clip = word(onset=9000)
     recipe = WAVEFORM.replace(max_iter=2, gauss_newton_iterations=1, restarts=0)

@@ -95,7 +95,7 @@ def judged_folder(tmp_path_factory):
     misses there), two real FSDD takes and a silent file, judged by detect_deepfakes.py with its default models."""
     from conftest import FSDD
     folder = tmp_path_factory.mktemp('judged')
-    generator = load_generator(os.path.join(ROOT, 'checkpoint'))
+    generator = shipped_generator()
     fakes = synthesize(generator, random_z(3, np.random.default_rng(13)))
     write(folder / 'fake.wav', fakes[0])
     write(folder / 'fake_quiet_shifted.wav', shift(gain_db(fakes[1:2], -12.0), 37))
@@ -178,7 +178,7 @@ def test_encoder_head_trains_and_attribution_names_a_generator_or_none(tiny_mode
                '--detector=encoder_head', f'--detector_path={head}', f'--inverse_path={tiny_models["inverse_path"]}')
     rows = json.load(open(tmp_path / 'out' / 'clips' / 'encoder_head' / 'detections.json'))
     assert len(rows) == 2 and all(0 <= float(row['score']) <= 1 for row in rows)  # before the shipped G's clip
-    write(folder / 'made_by_shipped.wav', synthesize(load_generator(os.path.join(ROOT, 'checkpoint')),
+    write(folder / 'made_by_shipped.wav', synthesize(shipped_generator(),
                                                      random_z(1, np.random.default_rng(13))))
     tiny_named = tmp_path / 'tiny'
     os.symlink(tiny_models['generator_dir'], tiny_named)

@@ -74,4 +74,5 @@ def test_an_experiment_imports_and_calls_todays_functions_as_they_are(path, monk
     monkeypatch.chdir(ROOT)
     module = load(path)
     assert callable(getattr(module, 'main', None)), f'{os.path.basename(path)} has no main()'
-    assert not wrong_calls(path, module), wrong_calls(path, module)
+    wrong = wrong_calls(path, module)
+    assert not wrong, wrong

@@ -4,9 +4,8 @@ import os
 
 import numpy as np
 
-from conftest import ROOT
+from conftest import ROOT, shipped_generator
 from models.resnet import load_inverse_mapping, resnet
-from models.tf1_loader import load_generator
 from models.training import fit_linear_readout, load_level_free_readout
 from models.wavegan import random_z, synthesize
 from recovery.gauss_newton import Fit
@@ -71,7 +70,7 @@ def test_a_quiet_or_off_centre_clip_starts_as_near_its_z_as_the_clip_at_gs_level
     Break: recovery/network_start.py: `first = unit_shape(clips[off], mask[off]) @ level_free[0] + level_free[1]` -> `first = clips[off] @ level_free[0] + level_free[1]`
     Break: recovery/network_start.py: `at_g_level = (clips[off] - offset[:, None]) / np.where(gain > LEAST_GAIN, gain, 1.0)[:, None] * mask[off]` -> `at_g_level = clips[off]`
     """
-    generator = load_generator(os.path.join(ROOT, 'checkpoint'))
+    generator = shipped_generator()
     inverse_path = os.path.join(ROOT, 'inverse_mapping_checkpoint', 'inverse_mapping.keras')
     network, level_free = load_inverse_mapping(inverse_path), load_level_free_readout(inverse_path)
     clips = synthesize(generator, random_z(12, np.random.default_rng(21)))
