@@ -173,6 +173,8 @@ class Generator:
             self.clips_per_jacobian = 8
             self._jacobian = tf.function(self._forward_mode_jacobian, input_signature=spec)
             self._forward = lambda z: tf.reshape(graph_function(z), [tf.shape(z)[0], -1])
+        self._pullback = tf.function(self._vector_jacobian_product,
+                                     input_signature=spec + [tf.TensorSpec([None, None], tf.float32)])
 
     def __call__(self, latents):
         return self._forward(tf.convert_to_tensor(latents, tf.float32))
@@ -184,6 +186,16 @@ class Generator:
         with tf.autodiff.ForwardAccumulator(primals, tangents) as accumulator:
             audio = self(primals)
         return tf.transpose(tf.reshape(accumulator.jvp(audio), [n, LATENT_DIM, -1]), [0, 2, 1])
+
+    def _vector_jacobian_product(self, z, cotangent):
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            audio = self._forward(z)
+        return tape.gradient(audio, z, output_gradients=cotangent)
+
+    def pullback(self, z, cotangent):
+        """J(z)^T c for each clip, c [N, 16384] a cotangent on G(z): [N, 100] float64, one backward pass (no Jacobian)."""
+        return self._pullback(tf.constant(z, tf.float32), tf.constant(cotangent, tf.float32)).numpy().astype(np.float64)
 
     def jacobian(self, z):
         """dG(z)/dz of each clip, [N, 16384, 100] float64, a few clips at a time (memory: 100 tangents a clip)."""

@@ -11,7 +11,7 @@ from utils.metrics import snr_from_energies
 CONVERGED_SNR = 95.0  # dB: a float clip fitted this well has its exact z (float32's floor is near 140 dB)
 HOPELESS_SNR = 5.0     # dB: below this after a Gauss-Newton step, G cannot make the clip (real speech)
 FLOOR_MARGIN = 2.0     # a fit within this factor of the noise its clip's file added is at that floor,
-SETTLED = 1e-3         # and done there once a Jacobian lowers its misfit by less than this share (it has converged)
+SETTLED = 1e-3         # and done there once a Newton step would lower its misfit by less than this share (converged)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +94,8 @@ def gauss_newton(generator, target, z0, fit, *, mask=None, floor=None, profile=N
     After each accepted step, up to fit.chord_steps more reuse the same Jacobian.
 
     A clip is done when it is fitted to fit.enough_snr dB (float clips, whose z is then exact), or when its
-    misfit is within FLOOR_MARGIN of the noise its file added and a Jacobian no longer lowers it (SETTLED): `floor`
+    misfit is within FLOOR_MARGIN of the noise its file added and a Newton step would no longer lower it (SETTLED;
+    told by one backward pass at the z its chord steps reach, with the last Jacobian's normal equations): `floor`
     [N] is that noise's variance per sample (a 16-bit file's rounding; 0 or None for float clips; NaN for a lossy
     file's, done where its fit stalls). A clip whose Jacobian lowers its misfit by less than fit.stall stops there,
     done or not, unless it is near its known floor; so do clips still under fit.hopeless_snr dB after fit.patience
@@ -220,19 +221,23 @@ def levenberg_marquardt(generator, target, z, fit, mask, floors, profile, status
     drop = np.ones(len(z))  # the share of its misfit that each clip's last accepted step took off
     identity = np.eye(LATENT_DIM)
 
-    def try_step(clips, model, rows, jtj, top):
-        """A damped, projected step for each of `clips` from its Linearization's normal equations (its `rows` of
-        `model`), kept where it lowers the clip's loss (and its damping then falls); returns which it improved."""
-        gradient = model.gradient(residual[clips], rows)
+    def newton_step(clips, jtj, top, gradient):
+        """Each of `clips`' damped Newton step from its normal equations `jtj` and `gradient`, projected: a
+        coordinate at the bound whose step points outward is held there, the step solved again for the others."""
         current = z[clips].astype(np.float64)
         normal = jtj + (damping[clips] * top)[:, None, None] * identity
         step = -np.linalg.solve(normal, gradient[..., None])[..., 0]
         held = fit.bounded_z & (((current >= 1) & (step > 0)) | ((current <= -1) & (step < 0)))
-        if held.any():  # solve again for the others with those coordinates held where they are
+        if held.any():
             free = ~held
             normal = normal * free[:, :, None] * free[:, None, :] + identity * held[:, None, :]
             step = -np.linalg.solve(normal, (gradient * free)[..., None])[..., 0]
-        candidate = current + step
+        return step
+
+    def try_step(clips, model, rows, jtj, top):
+        """A step for each of `clips` from its Linearization (its `rows` of `model`), kept where it lowers the clip's
+        loss (and its damping then falls); returns which it improved."""
+        candidate = z[clips].astype(np.float64) + newton_step(clips, jtj, top, model.gradient(residual[clips], rows))
         if fit.bounded_z:
             candidate = np.clip(candidate, -1, 1)
         candidate = candidate.astype(np.float32)
@@ -246,6 +251,16 @@ def levenberg_marquardt(generator, target, z, fit, mask, floors, profile, status
         fitted[index], gain[index], offset[index] = new_fitted[better], new_gain[better], new_offset[better]
         damping[index] = np.maximum(damping[index] / 10, 1e-12)
         return better
+
+    def predicted_drop(clips, jtj, top):
+        """The share of each clip's misfit that a Newton step would take off, by the exact gradient at z (one
+        backward pass: gain J(z)^T r, the gain and offset being the best for z) and the last Jacobian's normal
+        equations: whether a clip near its floor has settled, without another Jacobian to find out."""
+        profile.count('backward', len(clips))
+        gradient = gain[clips, None] * generator.pullback(z[clips], residual[clips])
+        step = newton_step(clips, jtj, top, gradient)
+        change = 2 * np.sum(gradient * step, axis=1) + np.einsum('ni,nij,nj->n', step, jtj, step)
+        return -change / loss[clips]
 
     for iteration in range(fit.iterations):
         snr = fit_snr(target, loss)
@@ -283,4 +298,8 @@ def levenberg_marquardt(generator, target, z, fit, mask, floors, profile, status
                 drop[active[chord[~better]]] = 0
                 chord = chord[better]
         settled[active], stalled[active] = settling(loss[active], before, floors, active, fit.stall)
+        near = np.flatnonzero(~settled[active] & floors.near(loss[active], active) & np.isfinite(floors.noise[active]))
+        if len(near):  # near a known floor: settled if a fresh Newton step would lower the misfit by under SETTLED
+            with profile.stage('Gauss-Newton steps'):
+                settled[active[near]] = predicted_drop(active[near], jtj[near], top[near]) < SETTLED
     return z, loss, gain, offset, settled

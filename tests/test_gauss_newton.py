@@ -147,7 +147,6 @@ def test_a_rounded_clip_is_done_at_its_noise_floor_and_a_float_clip_at_enough_sn
     a sample) it is done once its fit settles within twice that noise, after fewer Jacobians than the budget;
     told it is float (no floor), it spends the whole budget and is not done. The float clip is done at 95 dB.
     Break: recovery/gauss_newton.py: `return (loss <= self.enough) | (settled & self.near(loss))` -> `return loss <= self.enough`
-    Break: recovery/gauss_newton.py: `    settled = near & (after > (1 - np.where(known, SETTLED, max(SETTLED, stall))) * before)` -> `    settled = near & False`
     """
     generator = tiny_generator(tmp_path)
     z_true, audio, z_start = clips_and_near_starts(generator, clips=1)
@@ -161,6 +160,39 @@ def test_a_rounded_clip_is_done_at_its_noise_floor_and_a_float_clip_at_enough_sn
     assert at_floor.passes['tangent'] < without.passes['tangent'] == 12 * 100
     assert metrics.latent_mse(z_true, fitted.z)[0] < 1e-6
     assert gauss_newton(generator, audio, z_start, fit).done[0]
+
+
+def test_a_rounded_clip_at_its_floor_is_done_after_one_jacobian(tmp_path):
+    """From its true z, a clip G made and rounded to 16-bit steps is at its floor: the first Jacobian's chord steps
+    take it to its best fit, and one backward pass, not a second Jacobian, tells that a Newton step would lower its
+    misfit by less than SETTLED, so it is done after one Jacobian (two before; each is 100 tangent passes a clip).
+    Break: recovery/gauss_newton.py: `settled[active[near]] = predicted_drop(active[near], jtj[near], top[near]) < SETTLED` -> `settled[active[near]] = False`
+    Break: models/tf1_loader.py: `return tape.gradient(audio, z, output_gradients=cotangent)` -> `return tape.gradient(audio, z, output_gradients=cotangent * 1e3)`
+    """
+    generator = tiny_generator(tmp_path)
+    z_true, audio, _ = clips_and_near_starts(generator, clips=2)
+    step = 2.0 ** -15
+    rounded = (np.round(audio / step) * step).astype(np.float32)
+    profile = Profile()
+    fitted = gauss_newton(generator, rounded, z_true, Fit(iterations=12, stall=0), floor=[step ** 2 / 12] * 2,
+                          profile=profile)
+    assert fitted.done.all()
+    assert profile.passes['tangent'] == 2 * 100 and profile.passes['backward'] == 2
+    assert np.all(metrics.latent_mse(z_true, fitted.z) < 1e-6)
+
+
+def test_a_fit_near_its_floor_is_done_only_once_a_newton_step_would_no_longer_lower_it(tmp_path):
+    """Clips whose starts 0.2 away already fit them within their (here inflated) noise floor are still fitted on,
+    one Newton step a Jacobian, to their exact z: being near the floor is not being done.
+    Break: recovery/gauss_newton.py: `return -change / loss[clips]` -> `return 0 * change`
+    """
+    generator = tiny_generator(tmp_path)
+    z_true, audio, z_start = clips_and_near_starts(generator, clips=2)
+    start_misfit = np.sum((synthesize(generator, z_start).astype(np.float64) - audio) ** 2, axis=1)
+    floor = start_misfit / audio.shape[1]  # the start's misfit is the noise this floor allows
+    fitted = gauss_newton(generator, audio, z_start, PLAIN.replace(iterations=12), floor=floor)
+    assert fitted.done.all()
+    assert np.all(metrics.latent_mse(z_true, fitted.z) < 1e-8)
 
 
 def test_a_fit_near_its_known_floor_goes_on_until_it_settles_and_a_lossy_one_settles_where_it_stalls():
